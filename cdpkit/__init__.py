@@ -1,0 +1,1 @@
+"""The runtime kit every service uses: settings, logging, Kafka, database, metrics, health."""

@@ -1,0 +1,224 @@
+"""The one consumer policy: at-least-once, commit after the effect, bounded retries, then the DLQ.
+
+A handler gets one message and makes its effect durable before it returns (idempotently, keyed by
+`event_id`). Only then is the offset committed, so a crash at any point redelivers rather than loses.
+A handler that raises is retried with exponential backoff up to `max_attempts`; then, or at once for
+a `PoisonMessage`, the message goes to the topic's DLQ with the error in its headers and the consumer
+moves on. The DLQ send itself is retried until it succeeds: a message is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+
+from cdpkit.kafka import Headers, Publisher
+from cdpkit.logging import log_context
+from cdpkit.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_LATENCY, CONSUMER_RETRIES, DEAD_LETTERED
+from cdpkit.settings import ServiceSettings
+from schemas.topics import topic
+
+log = logging.getLogger(__name__)
+
+
+class PoisonMessage(Exception):
+    """The message can never be handled (unreadable or invalid): dead-letter it without retrying."""
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """A message as a handler sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: ConsumerRecord) -> Consumed:
+        headers = {name: value for name, value in (record.headers or ())}
+        return cls(record.topic, record.partition, record.offset, record.key, record.value or b"", headers)
+
+
+# A handler returns its outcome for the metrics: "ok", or "duplicate" when the event was seen before.
+Handler = Callable[[Consumed], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class ConsumerPolicy:
+    max_attempts: int = 5
+    retry_backoff_s: float = 0.2
+    max_backoff_s: float = 10.0
+    commit_interval_s: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> ConsumerPolicy:
+        return cls(
+            max_attempts=settings.consumer_max_attempts,
+            retry_backoff_s=settings.consumer_retry_backoff_ms / 1000,
+            commit_interval_s=settings.consumer_commit_interval_ms / 1000,
+        )
+
+
+class ConsumerRunner:
+    """Runs a handler over topics under the policy until `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        group_id: str,
+        topics: Sequence[str],
+        handler: Handler,
+        bootstrap_servers: str,
+        dead_letters: Publisher,
+        policy: ConsumerPolicy = ConsumerPolicy(),
+        dlq_for: Callable[[str], str] = lambda name: topic(name).dlq,
+    ) -> None:
+        self.service = service
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.handler = handler
+        self.bootstrap_servers = bootstrap_servers
+        self.dead_letters = dead_letters
+        self.dlq_for = dlq_for
+        self.policy = policy
+        self._stopping = asyncio.Event()
+        self._pending: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self.assigned = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"{self.service}-{self.group_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            isolation_level="read_committed",
+        )
+        consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+        self._consumer = consumer
+        await consumer.start()
+        last_commit = time.monotonic()
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                for tp, records in batches.items():
+                    for record in records:
+                        if self._stopping.is_set():
+                            break
+                        await self._handle(Consumed.from_record(record))
+                        self._pending[tp] = record.offset + 1
+                    self._record_lag(consumer, tp)
+                if self._pending and time.monotonic() - last_commit >= self.policy.commit_interval_s:
+                    await self.commit()
+                    last_commit = time.monotonic()
+        finally:
+            try:
+                await self.commit()
+            finally:
+                await consumer.stop()
+
+    async def commit(self) -> None:
+        """Commit the offsets of every message whose effect is durable."""
+        if self._pending and self._consumer is not None:
+            offsets, self._pending = self._pending, {}
+            await self._consumer.commit(offsets)
+
+    async def _handle(self, message: Consumed) -> None:
+        event_id = message.headers.get("event-id", b"").decode() or None
+        request_id = message.headers.get("x-request-id", b"").decode() or None
+        labels = (self.service, message.topic, self.group_id)
+        with log_context(event_id=event_id, request_id=request_id):
+            for attempt in range(1, self.policy.max_attempts + 1):
+                started = time.perf_counter()
+                try:
+                    outcome = await self.handler(message)
+                except PoisonMessage as error:
+                    await self._dead_letter(message, error, attempt)
+                    return
+                except Exception as error:
+                    if attempt == self.policy.max_attempts:
+                        await self._dead_letter(message, error, attempt)
+                        return
+                    CONSUMER_RETRIES.labels(*labels).inc()
+                    log.warning(
+                        "handler failed, will retry", extra={"attempt": attempt, "error": repr(error)}
+                    )
+                    await asyncio.sleep(self._backoff(attempt))
+                    continue
+                CONSUMER_LATENCY.labels(*labels).observe(time.perf_counter() - started)
+                CONSUMED.labels(*labels, outcome).inc()
+                return
+
+    async def _dead_letter(self, message: Consumed, error: BaseException, attempts: int) -> None:
+        dlq = self.dlq_for(message.topic)
+        headers: Headers = [(k, v) for k, v in message.headers.items() if not k.startswith("dlq-")]
+        headers += [
+            ("dlq-error", str(error)[:2000].encode()),
+            ("dlq-error-type", type(error).__name__.encode()),
+            ("dlq-traceback", "".join(traceback.format_exception(error))[-4000:].encode()),
+            ("dlq-source-topic", message.topic.encode()),
+            ("dlq-source-partition", str(message.partition).encode()),
+            ("dlq-source-offset", str(message.offset).encode()),
+            ("dlq-consumer-group", self.group_id.encode()),
+            ("dlq-attempts", str(attempts).encode()),
+        ]
+        log.error(
+            "dead-lettering message", extra={"dlq": dlq, "error": repr(error), "offset": message.offset}
+        )
+        attempt = 0
+        while True:
+            try:
+                await self.dead_letters.publish(dlq, message.key or b"", message.value, headers)
+                break
+            except Exception:
+                # Without the DLQ copy we may not move past the message: retry until it is stored.
+                attempt += 1
+                if self._stopping.is_set():
+                    raise
+                log.exception("DLQ publish failed; retrying")
+                await asyncio.sleep(self._backoff(attempt))
+        DEAD_LETTERED.labels(self.service, message.topic).inc()
+        CONSUMED.labels(self.service, message.topic, self.group_id, "dead_lettered").inc()
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self.policy.max_backoff_s, self.policy.retry_backoff_s * 2 ** (attempt - 1)))
+
+    def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        highwater = consumer.highwater(tp)
+        position = self._pending.get(tp)
+        if highwater is not None and position is not None:
+            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition), self.group_id).set(
+                highwater - position
+            )
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    """Commits what was handled before partitions move to another replica, to limit redelivery."""
+
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        try:
+            await self.runner.commit()
+        except Exception:
+            log.warning("commit on revoke failed; the new owner will redeliver (handlers are idempotent)")
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if assigned:
+            self.runner.assigned.set()

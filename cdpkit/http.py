@@ -1,0 +1,132 @@
+"""The FastAPI application every service is built on: one error format, request ids, metrics, probes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cdpkit.errors import CdpError, error_body
+from cdpkit.health import Check, health_router
+from cdpkit.logging import configure_logging, request_id_var
+from cdpkit.metrics import HttpMetricsMiddleware, metrics_response
+from cdpkit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class RequestIdMiddleware:
+    """Accepts or generates `X-Request-ID`, binds it to the logs and echoes it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given[:128] if given else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            request_id_var.reset(token)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error, expected or not, leaves as `{"error": {"code", "message", "details"}}`."""
+
+    @app.exception_handler(CdpError)
+    async def _cdp_error(_: Request, error: CdpError) -> JSONResponse:
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        details = [
+            {"path": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        return JSONResponse(error_body("invalid_input", "the request is not valid", details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(error.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(error.detail)),
+            status_code=error.status_code,
+            headers=getattr(error, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(error_body("internal", "an internal error occurred; see the service logs"), 500)
+
+
+def create_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    checks: Callable[[], Mapping[str, Check]] = dict,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
+    **fastapi_options: Any,
+) -> FastAPI:
+    """A service's app: its routers plus /healthz, /readyz, /metrics, the error format and middleware."""
+    app = FastAPI(title=title, lifespan=lifespan, **fastapi_options)
+    token = settings.cdp_internal_token
+    app.state.internal_token = token.get_secret_value() if token else None
+    install_error_handlers(app)
+    app.include_router(health_router(settings.service_name, checks))
+    app.add_route("/metrics", metrics_response, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def serve(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
+    """Run an app under uvicorn with JSON logs and graceful shutdown on SIGTERM/SIGINT."""
+    configure_logging(settings.service_name, settings.log_level)
+    uvicorn.run(
+        app_factory(),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )

@@ -1,0 +1,98 @@
+"""Prometheus metrics shared by all services, and the ASGI middleware that records HTTP ones."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+HTTP_REQUESTS = Counter(
+    "cdp_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "cdp_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMED = Counter(
+    "cdp_consumer_messages_total",
+    "Messages a consumer finished with, by outcome (ok, duplicate, dead_lettered)",
+    ["service", "topic", "group", "outcome"],
+)
+CONSUMER_RETRIES = Counter(
+    "cdp_consumer_retries_total",
+    "Handler attempts that failed and were retried",
+    ["service", "topic", "group"],
+)
+CONSUMER_LATENCY = Histogram(
+    "cdp_consumer_processing_seconds",
+    "Time to handle one message",
+    ["service", "topic", "group"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "cdp_consumer_lag_messages",
+    "Messages behind the partition's end",
+    ["service", "topic", "partition", "group"],
+)
+DEAD_LETTERED = Counter(
+    "cdp_dlq_messages_total", "Messages sent to a dead-letter topic", ["service", "topic"]
+)
+PRODUCED = Counter("cdp_kafka_produced_total", "Messages acknowledged by Kafka", ["service", "topic"])
+PRODUCE_LATENCY = Histogram(
+    "cdp_kafka_produce_seconds",
+    "Time until Kafka acknowledged a send",
+    ["service", "topic"],
+    buckets=LATENCY_BUCKETS,
+)
+OUTBOX_PUBLISHED = Counter("cdp_outbox_published_total", "Outbox rows relayed to Kafka", ["service", "topic"])
+OUTBOX_BACKLOG = Gauge(
+    "cdp_outbox_backlog", "Outbox rows claimed but not yet relayed in the last pass", ["service"]
+)
+OUTBOX_RELAY_LATENCY = Histogram(
+    "cdp_outbox_relay_latency_seconds",
+    "Time from an outbox row's commit to Kafka's acknowledgement",
+    ["service"],
+    buckets=LATENCY_BUCKETS,
+)
+
+
+def metrics_response(_: Request) -> Response:
+    """The /metrics endpoint body in Prometheus text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class HttpMetricsMiddleware:
+    """Counts requests and times them by route template, so label cardinality stays bounded."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)

@@ -1,0 +1,142 @@
+"""Transactional outbox: messages written with the state change, relayed to Kafka after commit.
+
+The relay claims rows with `FOR UPDATE SKIP LOCKED`, sends them, waits for Kafka's acknowledgement
+and deletes them in the same transaction. A crash after the send but before the delete re-sends the
+rows: consumers dedupe by `event_id`, so the effect stays exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cdpkit.kafka import Headers, Publisher
+from cdpkit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, OUTBOX_RELAY_LATENCY
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The table, in the service's own schema (taken from `metadata.schema`)."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", LargeBinary, nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False, server_default="[]"),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+async def enqueue(
+    session: AsyncSession, outbox: Table, topic: str, key: bytes, value: bytes, headers: Headers | None = None
+) -> None:
+    """Add a message to the outbox inside the caller's transaction."""
+    encoded = [[name, raw.decode()] for name, raw in (headers or [])]
+    await session.execute(outbox.insert().values(topic=topic, key=key, value=value, headers=encoded))
+
+
+class OutboxRelay:
+    """Moves committed outbox rows to Kafka, in commit order, until stopped."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Table,
+        publisher: Publisher,
+        *,
+        batch_size: int = 500,
+        idle_interval_s: float = 0.1,
+    ) -> None:
+        self.sessions = sessions
+        self.outbox = outbox
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.idle_interval_s = idle_interval_s
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after a commit that enqueued something, so the relay does not wait for its poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Relay one batch; the number of rows sent."""
+        table = self.outbox
+        async with self.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(
+                        table.c.id,
+                        table.c.topic,
+                        table.c.key,
+                        table.c.value,
+                        table.c.headers,
+                        table.c.created_at,
+                    )
+                    .order_by(table.c.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                OUTBOX_BACKLOG.labels(self.publisher.service).set(0)
+                return 0
+            OUTBOX_BACKLOG.labels(self.publisher.service).set(len(rows))
+            producer = self.publisher.producer
+            futures = [
+                await producer.send(
+                    row.topic,
+                    key=row.key,
+                    value=row.value,
+                    headers=[(name, value.encode()) for name, value in row.headers],
+                )
+                for row in rows
+            ]
+            for future in futures:
+                await future
+            await session.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
+        now = datetime.now(UTC)
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(self.publisher.service, row.topic).inc()
+            OUTBOX_RELAY_LATENCY.labels(self.publisher.service).observe(
+                (now - row.created_at).total_seconds()
+            )
+        return len(rows)
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                sent = await self.relay_once()
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                sent = 0
+                await asyncio.sleep(1)
+            if sent < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle_interval_s)

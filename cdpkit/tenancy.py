@@ -1,0 +1,32 @@
+"""The workspace of a request: set by the gateway, verified by the service with the internal token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from cdpkit.errors import Unauthenticated
+from cdpkit.logging import workspace_id_var
+
+WORKSPACE_HEADER = "x-workspace-id"
+INTERNAL_TOKEN_HEADER = "x-cdp-internal-token"
+SCOPES_HEADER = "x-cdp-scopes"
+
+
+def require_workspace(request: Request) -> str:
+    """The caller's workspace; refuses requests that did not come through the gateway."""
+    expected = getattr(request.app.state, "internal_token", None)
+    if expected is not None:
+        given = request.headers.get(INTERNAL_TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Unauthenticated("requests to services must come through the gateway")
+    workspace_id = request.headers.get(WORKSPACE_HEADER)
+    if not workspace_id:
+        raise Unauthenticated("no workspace: call the platform through the gateway with an API key")
+    workspace_id_var.set(workspace_id)
+    return workspace_id
+
+
+WorkspaceId = Annotated[str, Depends(require_workspace)]

@@ -1,0 +1,101 @@
+"""Where a stack keeps its state and which ports it uses. `run` and `test` stacks never collide."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+STATE = REPO / ".cdp"
+
+
+@dataclass(frozen=True)
+class Ports:
+    kafka: int
+    kafka_controller: int
+    postgres: int
+    redis: int
+    gateway: int
+
+    def service(self, offset: int) -> int:
+        return self.gateway + offset
+
+
+PROFILES = {
+    "run": Ports(kafka=9092, kafka_controller=9093, postgres=5433, redis=6380, gateway=8000),
+    "test": Ports(kafka=19092, kafka_controller=19093, postgres=15433, redis=16380, gateway=18000),
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The folders and ports of one stack profile."""
+
+    profile: str
+    ports: Ports
+
+    @classmethod
+    def of(cls, profile: str) -> Layout:
+        return cls(profile, PROFILES[profile])
+
+    @property
+    def root(self) -> Path:
+        return STATE / self.profile
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.root / "pids"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.root / "credentials.json"
+
+    def prepare(self) -> None:
+        for folder in (self.root, self.logs, self.pids):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Secrets of a local stack, generated once and kept in .cdp/ (never in the repository)."""
+
+    admin_key: str
+    write_key: str
+    internal_token: str
+    postgres_password: str
+    redis_password: str
+
+    @classmethod
+    def load_or_create(
+        cls, layout: Layout, admin_key: str | None, write_key: str | None
+    ) -> tuple[Credentials, bool]:
+        """The stack's credentials, and whether they were generated just now."""
+        path = layout.credentials_file
+        if path.exists():
+            stored = cls(**json.loads(path.read_text()))
+            # Keys given in the environment win (they are what the first workspace was created with).
+            merged = cls(
+                **{
+                    **stored.__dict__,
+                    "admin_key": admin_key or stored.admin_key,
+                    "write_key": write_key or stored.write_key,
+                }
+            )
+            return merged, False
+        created = cls(
+            admin_key=admin_key or "cdp_admin_" + secrets.token_urlsafe(24),
+            write_key=write_key or "cdp_write_" + secrets.token_urlsafe(18),
+            internal_token=secrets.token_urlsafe(32),
+            postgres_password=secrets.token_urlsafe(18),
+            redis_password=secrets.token_urlsafe(18),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(created.__dict__, indent=2))
+        path.chmod(0o600)
+        return created, True

@@ -1,0 +1,35 @@
+"""The platform's processes: each service's API (and worker), and the gateway in front of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    name: str
+    module: str
+    command: str
+    port_offset: int
+
+    @property
+    def argv_tail(self) -> list[str]:
+        return ["-m", self.module, self.command]
+
+
+# Port offsets from the gateway's port (8000 for `make run`, 18000 for `make test`).
+SERVICES: tuple[ServiceProcess, ...] = (
+    ServiceProcess("ingest", "services.ingest", "api", 1),
+    ServiceProcess("profile", "services.profile", "api", 2),
+    ServiceProcess("profile-worker", "services.profile", "worker", 12),
+    ServiceProcess("segmentation", "services.segmentation", "api", 3),
+    ServiceProcess("campaigns", "services.campaigns", "api", 4),
+    ServiceProcess("ai", "services.ai", "api", 5),
+    ServiceProcess("gateway", "gateway", "api", 0),
+)
+
+# Services that own tables, in migration order; each has `<module>/migrations`.
+MIGRATED = ("gateway", "services.profile")
+
+# The gateway's routes point at these (`<NAME>_URL`); workers sit behind no route.
+UPSTREAMS = ("ingest", "profile", "segmentation", "campaigns", "ai")

@@ -1,0 +1,166 @@
+"""Bring a whole stack up and down: components, topics, migrations, services, readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from importlib import import_module
+from pathlib import Path
+
+import httpx
+
+from cdpkit.kafka import ensure_topics
+from cdpkit.migrations import upgrade
+from cdpkit.settings import ServiceSettings
+from deploy.launcher import components
+from deploy.launcher.layout import Credentials, Layout
+from deploy.launcher.processes import Proc, port_open, stop_leftovers, wait_until
+from deploy.launcher.services import MIGRATED, SERVICES, UPSTREAMS
+from schemas.topics import TOPICS
+
+
+@dataclass
+class Stack:
+    """One stack profile (`run` or `test`) and the processes it started."""
+
+    layout: Layout
+    credentials: Credentials
+    generated_credentials: bool = False
+    procs: list[Proc] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def for_profile(cls, profile: str) -> Stack:
+        layout = Layout.of(profile)
+        layout.prepare()
+        credentials, generated = Credentials.load_or_create(
+            layout, os.environ.get("CDP_BOOTSTRAP_ADMIN_KEY"), os.environ.get("CDP_BOOTSTRAP_WRITE_KEY")
+        )
+        return cls(layout, credentials, generated)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.layout.ports.gateway}"
+
+    def service_url(self, name: str) -> str:
+        offset = next(s.port_offset for s in SERVICES if s.name == name)
+        return f"http://127.0.0.1:{self.layout.ports.service(offset)}"
+
+    def up(self, *, services: bool = True) -> None:
+        """Start everything not given by URL, then topics, migrations and the services; wait for ready."""
+        started = time.monotonic()
+        stop_leftovers(self.layout.pids)
+        try:
+            self._start_components()
+            self._mark("components", started)
+            asyncio.run(ensure_topics(self.env["KAFKA_BOOTSTRAP_SERVERS"], TOPICS))
+            self._mark("topics", started)
+            self.migrate()
+            self._mark("migrations", started)
+            if services:
+                self._start_services()
+                self._mark("services", started)
+        except BaseException:
+            self.down()
+            raise
+
+    def down(self) -> None:
+        """Stop what this stack started, services first, and anything an earlier run left behind."""
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs.clear()
+        stop_leftovers(self.layout.pids)
+
+    def migrate(self) -> None:
+        settings = ServiceSettings(
+            kafka_bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"],
+            database_url=self.env["DATABASE_URL"],
+            redis_url=self.env["REDIS_URL"],
+        )
+        for module in MIGRATED:
+            package = import_module(module)
+            upgrade(Path(package.__file__ or "").parent / "migrations", settings)
+
+    def dead(self) -> list[Proc]:
+        return [proc for proc in self.procs if not proc.alive()]
+
+    def _start_components(self) -> None:
+        ports, creds = self.layout.ports, self.credentials
+        waits = []
+        if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            self.env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        else:
+            kafka = self._spawn(components.kafka(self.layout))
+            waits.append(lambda: components.wait_for_kafka(kafka, ports.kafka))
+            self.env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{ports.kafka}"
+        if url := os.environ.get("DATABASE_URL"):
+            self.env["DATABASE_URL"] = url
+        else:
+            durable = self.layout.profile == "run"
+            postgres = self._spawn(components.postgres(self.layout, creds.postgres_password, durable))
+            waits.append(
+                lambda: components.wait_for_postgres(postgres, ports.postgres, creds.postgres_password)
+            )
+            self.env["DATABASE_URL"] = (
+                f"postgresql+asyncpg://cdp:{creds.postgres_password}@127.0.0.1:{ports.postgres}/cdp"
+            )
+        if url := os.environ.get("REDIS_URL"):
+            self.env["REDIS_URL"] = url
+        else:
+            redis = self._spawn(components.redis(self.layout, creds.redis_password))
+            waits.append(lambda: components.wait_for_redis(redis, ports.redis))
+            self.env["REDIS_URL"] = f"redis://:{creds.redis_password}@127.0.0.1:{ports.redis}/0"
+        for wait in waits:
+            wait()
+
+    def service_env(self) -> dict[str, str]:
+        """The environment every service process gets."""
+        env = {
+            "CDP_ENV": "development" if self.layout.profile == "run" else "test",
+            "CDP_INTERNAL_TOKEN": self.credentials.internal_token,
+            "CDP_BOOTSTRAP_ADMIN_KEY": self.credentials.admin_key,
+            "CDP_BOOTSTRAP_WRITE_KEY": self.credentials.write_key,
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+            **{key: self.env[key] for key in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL")},
+        }
+        for name in UPSTREAMS:
+            env[f"{name.upper()}_URL"] = self.service_url(name)
+        workers = [s.name for s in SERVICES if s.command == "worker"]
+        env["EXTRA_HEALTH_URLS"] = ",".join(f"{name}={self.service_url(name)}" for name in workers)
+        return env
+
+    def _start_services(self) -> None:
+        env = self.service_env()
+        started = []
+        for service in SERVICES:
+            port = self.layout.ports.service(service.port_offset)
+            if port_open(port):
+                raise RuntimeError(f"port {port} for {service.name} is taken: is another stack running?")
+            proc = Proc(
+                service.name,
+                [sys.executable, *service.argv_tail],
+                self.layout.logs / f"{service.name}.log",
+                self.layout.pids / f"50-{service.name}.pid",
+                env={**env, "HTTP_PORT": str(port)},
+            )
+            started.append((self._spawn(proc), port))
+        for proc, port in started:
+            wait_until(proc.name, partial(_answers, f"http://127.0.0.1:{port}/healthz"), 60, proc)
+        wait_until("gateway readiness", lambda: _answers(f"{self.gateway_url}/readyz"), 60)
+
+    def _spawn(self, proc: Proc) -> Proc:
+        proc.start()
+        self.procs.append(proc)
+        return proc
+
+    def _mark(self, step: str, since: float) -> None:
+        self.timings[step] = round(time.monotonic() - since, 2)
+
+
+def _answers(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200

@@ -1,0 +1,92 @@
+"""Who is calling: write keys (HTTP Basic or `writeKey` in the body) and admin keys (Bearer)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import time
+import zlib
+
+import orjson
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cdpkit.errors import Forbidden, Unauthenticated
+from gateway.adapters.repository import GatewayRepository
+from gateway.domain.keys import KeyKind, Principal, Scope, hash_key
+
+
+class Authenticator:
+    """Resolves keys to principals, caching answers briefly so a hot key costs no query."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_s: float) -> None:
+        self.sessions = sessions
+        self.ttl_s = ttl_s
+        self._cache: dict[tuple[KeyKind, str], tuple[float, Principal | None]] = {}
+
+    async def resolve(self, key: str, kind: KeyKind) -> Principal | None:
+        cache_key = (kind, hash_key(key))
+        cached = self._cache.get(cache_key)
+        now = time.monotonic()
+        if cached and cached[0] > now:
+            return cached[1]
+        async with self.sessions() as session:
+            principal = await GatewayRepository(session).principal_for(key, kind)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[cache_key] = (now + self.ttl_s, principal)
+        return principal
+
+    async def admin(self, request: Request, needed: Scope) -> Principal:
+        """The Bearer key's principal, if it has the scope `needed`."""
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Unauthenticated(
+                "send an admin API key as `Authorization: Bearer <key>`",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        principal = await self.resolve(key.strip(), KeyKind.ADMIN)
+        if principal is None:
+            raise Unauthenticated("unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        if not principal.may(needed):
+            raise Forbidden(f"this key lacks the `{needed.value}` scope", details={"needed": needed.value})
+        return principal
+
+    async def writer(self, request: Request, body: bytes) -> Principal:
+        """The write key's principal, from HTTP Basic (`writeKey:`) or `writeKey` in the JSON body."""
+        key = _basic_user(request.headers.get("authorization", "")) or _body_write_key(request, body)
+        if not key:
+            raise Unauthenticated(
+                "send the write key as HTTP Basic user (`writeKey:`) or as `writeKey` in the body",
+                headers={"WWW-Authenticate": 'Basic realm="tracking"'},
+            )
+        principal = await self.resolve(key, KeyKind.WRITE)
+        if principal is None:
+            raise Unauthenticated(
+                "unknown or revoked write key", headers={"WWW-Authenticate": 'Basic realm="tracking"'}
+            )
+        return principal
+
+
+def _basic_user(header: str) -> str | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, _ = base64.b64decode(encoded.strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user or None
+
+
+def _body_write_key(request: Request, body: bytes) -> str | None:
+    try:
+        if request.headers.get("content-encoding", "").lower() == "gzip":
+            body = gzip.decompress(body)
+        parsed = orjson.loads(body)
+    except (orjson.JSONDecodeError, OSError, EOFError, zlib.error):
+        return None
+    key = parsed.get("writeKey") if isinstance(parsed, dict) else None
+    return key if isinstance(key, str) and key else None

@@ -1,0 +1,46 @@
+"""API keys: how they are made, stored (hashed) and what they may do. Pure: no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class KeyKind(StrEnum):
+    ADMIN = "admin"  # Bearer key for /api/*
+    WRITE = "write"  # Segment write key for /v1/*
+
+
+class Scope(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+    OPERATOR = "operator"  # may create workspaces
+
+
+ALL_SCOPES = frozenset(Scope)
+
+
+def new_key(kind: KeyKind) -> str:
+    """A fresh secret key; shown once, only its hash is stored."""
+    return f"cdp_{kind.value}_{secrets.token_urlsafe(24)}"
+
+
+def hash_key(key: str) -> str:
+    """Keys are long random secrets, so one SHA-256 is enough to make a stolen table useless."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key of one workspace, with its scopes."""
+
+    workspace_id: str
+    key_id: str
+    kind: KeyKind
+    scopes: frozenset[Scope]
+
+    def may(self, scope: Scope) -> bool:
+        return scope in self.scopes

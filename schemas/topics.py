@@ -1,0 +1,62 @@
+"""The registry of topics: versioned names, keys, partitions, retention or compaction, and their DLQs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from schemas.customer_events import CustomerEvent
+from schemas.profiles import ProfileSnapshot
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of the platform: what flows in it and how Kafka keeps it."""
+
+    name: str
+    value_model: type[BaseModel]
+    key: str
+    description: str
+    partitions: int = 6
+    compacted: bool = False
+    retention_ms: int = 7 * DAY_MS
+    dlq_retention_ms: int = 30 * DAY_MS
+
+    @property
+    def dlq(self) -> str:
+        """Where messages go that a consumer could not handle after its retries."""
+        return f"{self.name}.dlq"
+
+    def kafka_topics(self) -> list[tuple[str, dict[str, str]]]:
+        """The topic and its DLQ with the Kafka configuration each is created with."""
+        config = {"cleanup.policy": "compact"} if self.compacted else {"retention.ms": str(self.retention_ms)}
+        return [(self.name, config), (self.dlq, {"retention.ms": str(self.dlq_retention_ms)})]
+
+
+CUSTOMER_EVENTS = TopicSpec(
+    name="cdp.customer-events.v1",
+    value_model=CustomerEvent,
+    key="`{workspace_id}:{userId or anonymousId}` — one customer's events stay in order",
+    description="Every accepted identify/track/page/screen/group/alias call, published by ingest.",
+)
+
+PROFILE_SNAPSHOTS = TopicSpec(
+    name="cdp.profile-snapshots.v1",
+    value_model=ProfileSnapshot,
+    key="`{workspace_id}:{customer_id}` — compaction keeps the latest profile per customer",
+    description="The whole profile after each change, published by the profile service through its outbox.",
+    compacted=True,
+)
+
+TOPICS: tuple[TopicSpec, ...] = (CUSTOMER_EVENTS, PROFILE_SNAPSHOTS)
+
+
+def topic(name: str) -> TopicSpec:
+    """Look a topic up by name (DLQ names resolve to their source topic)."""
+    for spec in TOPICS:
+        if name in (spec.name, spec.dlq):
+            return spec
+    raise KeyError(name)

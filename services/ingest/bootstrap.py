@@ -1,0 +1,55 @@
+"""Builds the ingest service from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from redis.asyncio import Redis
+
+from cdpkit.kafka import Publisher, encode, standard_headers, start_producer
+from schemas.customer_events import CustomerEvent, customer_event_key
+from schemas.topics import CUSTOMER_EVENTS
+from services.ingest.adapters.dedupe import RedisDedupe
+from services.ingest.settings import Settings
+
+
+@dataclass
+class IngestService:
+    settings: Settings
+    producer: AIOKafkaProducer
+    redis: Redis
+    dedupe: RedisDedupe
+    publisher: Publisher
+
+    async def publish(self, events: Sequence[CustomerEvent]) -> None:
+        """Send the events keyed by customer and wait until Kafka acknowledged all of them."""
+        if events:
+            await self.publisher.publish_many(
+                CUSTOMER_EVENTS.name,
+                [
+                    (
+                        customer_event_key(e.workspace_id, e.payload.customer_key),
+                        encode(e),
+                        standard_headers(e.type, e.event_id),
+                    )
+                    for e in events
+                ],
+            )
+
+    async def close(self) -> None:
+        await self.producer.stop()
+        await self.redis.aclose()
+
+
+async def bootstrap(settings: Settings) -> IngestService:
+    producer = await start_producer(settings)
+    redis = Redis.from_url(settings.redis_url)
+    return IngestService(
+        settings=settings,
+        producer=producer,
+        redis=redis,
+        dedupe=RedisDedupe(redis, settings.dedupe_window_s),
+        publisher=Publisher(producer, settings.service_name),
+    )

@@ -1,0 +1,151 @@
+"""The Segment-compatible tracking API: /v1/{identify,track,page,screen,group,alias,batch}."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel
+
+from cdpkit.errors import InvalidInput, PayloadTooLarge
+from cdpkit.http import create_app
+from cdpkit.kafka import kafka_check
+from cdpkit.tenancy import WorkspaceId
+from schemas.envelope import utcnow
+from services.ingest.bootstrap import IngestService, bootstrap
+from services.ingest.domain.segment import CALL_TYPES
+from services.ingest.handlers import accept_calls
+from services.ingest.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["tracking"])
+_ANY_OBJECT: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+}
+
+
+class RejectedItem(BaseModel):
+    index: int
+    reason: str
+
+
+class TrackingResponse(BaseModel):
+    success: bool = True
+    accepted: int
+    duplicates: int
+    rejected: list[RejectedItem]
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object, gunzipped if needed, refused past `limit` bytes."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(
+                f"request body is over the {limit} byte limit", details={"limit_bytes": limit}
+            )
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError, zlib.error) as error:
+            raise InvalidInput("body is not valid gzip") from error
+        if len(body) > limit:
+            raise PayloadTooLarge(
+                f"request body is over the {limit} byte limit", details={"limit_bytes": limit}
+            )
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"body is not valid JSON: {error}") from error
+    if not isinstance(parsed, dict):
+        raise InvalidInput("body must be a JSON object")
+    return parsed
+
+
+def _service(request: Request) -> IngestService:
+    service: IngestService = request.app.state.service
+    return service
+
+
+async def _accept(request: Request, workspace_id: str, call_type: str | None) -> TrackingResponse:
+    service = _service(request)
+    settings = service.settings
+    body = await read_json(request, settings.max_request_bytes)
+    if call_type is None:
+        items = body.get("batch")
+        if not isinstance(items, list):
+            raise InvalidInput("batch must be a list of calls")
+        if len(items) > settings.max_batch_items:
+            raise PayloadTooLarge(
+                f"a batch holds at most {settings.max_batch_items} calls",
+                details={"limit_items": settings.max_batch_items},
+            )
+        defaults = {key: body[key] for key in ("context", "integrations") if isinstance(body.get(key), dict)}
+    else:
+        items, defaults = [body], {}
+    outcome = await accept_calls(
+        workspace_id,
+        items,
+        call_type=call_type,
+        defaults=defaults,
+        received_at=utcnow(),
+        dedupe=service.dedupe,
+        publish=service.publish,
+    )
+    return TrackingResponse(
+        accepted=outcome.accepted,
+        duplicates=outcome.duplicates,
+        rejected=[RejectedItem(index=r.index, reason=r.reason) for r in outcome.rejected],
+    )
+
+
+def _call_route(call_type: str) -> None:
+    async def endpoint(request: Request, workspace_id: WorkspaceId) -> TrackingResponse:
+        return await _accept(request, workspace_id, call_type)
+
+    router.add_api_route(
+        f"/{call_type}",
+        endpoint,
+        methods=["POST"],
+        response_model=TrackingResponse,
+        summary=f"Segment {call_type} call",
+        openapi_extra=_ANY_OBJECT,
+        name=call_type,
+    )
+
+
+for _call_type in CALL_TYPES:
+    _call_route(_call_type)
+
+
+@router.post(
+    "/batch", response_model=TrackingResponse, summary="Segment batch of calls", openapi_extra=_ANY_OBJECT
+)
+async def batch(request: Request, workspace_id: WorkspaceId) -> TrackingResponse:
+    return await _accept(request, workspace_id, None)
+
+
+def create_api(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.service = await bootstrap(settings)
+        try:
+            yield
+        finally:
+            await app.state.service.close()
+
+    def checks() -> dict[str, Any]:
+        service: IngestService | None = getattr(app.state, "service", None)
+        if service is None:
+            return {}
+        return {"kafka": kafka_check(service.producer), "redis": service.redis.ping}
+
+    app = create_app(
+        settings=settings, title="CDP ingest service", routers=[router], checks=checks, lifespan=lifespan
+    )
+    return app

@@ -1,0 +1,67 @@
+"""Segment calls → customer events (pure domain)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.ingest.domain.segment import ItemError, occurred_at, to_event
+
+RECEIVED = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def event(item: object, call_type: str | None = None, defaults: dict[str, object] | None = None):
+    return to_event(
+        item, workspace_id="ws", call_type=call_type, defaults=defaults or {}, received_at=RECEIVED
+    )
+
+
+def test_clock_skew_is_corrected_from_sent_at() -> None:
+    # The device clock runs 1 hour fast: it says it sent at 13:00 what happened 5 minutes earlier.
+    item = {"originalTimestamp": "2026-05-01T12:55:00Z", "sentAt": "2026-05-01T13:00:00Z"}
+    assert occurred_at(item, RECEIVED) == RECEIVED - timedelta(minutes=5)
+
+
+def test_a_timestamp_without_sent_at_is_honoured_for_historic_imports() -> None:
+    assert occurred_at({"timestamp": "2024-02-03T04:05:06+02:00"}, RECEIVED) == datetime(
+        2024, 2, 3, 2, 5, 6, tzinfo=UTC
+    )
+    assert occurred_at({}, RECEIVED) == RECEIVED
+
+
+def test_batch_context_and_integrations_are_merged_into_each_item_item_values_winning() -> None:
+    defaults = {"context": {"ip": "1.2.3.4", "locale": "en"}, "integrations": {"All": True}}
+    built = event(
+        {"type": "track", "userId": "u", "event": "E", "context": {"locale": "de"}}, defaults=defaults
+    )
+    assert built.payload.context == {"ip": "1.2.3.4", "locale": "de"}
+    assert built.payload.integrations == {"All": True}
+
+
+def test_message_id_is_generated_when_missing_and_becomes_the_event_id() -> None:
+    first, second = (
+        event({"userId": "u", "event": "E"}, "track"),
+        event({"userId": "u", "event": "E"}, "track"),
+    )
+    assert first.event_id == first.payload.message_id
+    assert first.event_id != second.event_id
+
+
+def test_numeric_ids_are_read_as_strings() -> None:
+    assert event({"userId": 42, "traits": {}}, "identify").payload.user_id == "42"
+
+
+@pytest.mark.parametrize(
+    ("item", "call_type", "reason"),
+    [
+        ({"event": "E"}, "track", "userId or anonymousId is required"),
+        ({"userId": "u"}, "track", "event"),
+        ({"userId": "u", "type": "teleport"}, None, "type must be one of"),
+        ("not an object", "track", "JSON object"),
+        ({"userId": "u", "event": "E", "timestamp": "yesterday"}, "track", "timestamp is not an ISO-8601"),
+    ],
+)
+def test_invalid_items_say_why(item: object, call_type: str | None, reason: str) -> None:
+    with pytest.raises(ItemError, match=reason):
+        event(item, call_type)

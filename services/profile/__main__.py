@@ -1,0 +1,17 @@
+"""Profile service. Run: python -m services.profile {api|worker|migrate} [--port N]"""
+
+from pathlib import Path
+
+from cdpkit.cli import run
+from services.profile.entrypoints.api import create_api
+from services.profile.entrypoints.worker import create_worker
+from services.profile.settings import Settings
+
+if __name__ == "__main__":
+    run(
+        description=__doc__ or "",
+        settings_factory=Settings,
+        api=create_api,
+        worker=create_worker,
+        migrations=Path(__file__).parent / "migrations",
+    )

@@ -1,0 +1,181 @@
+"""Exactly-once effect of the profile worker: duplicates, redelivery, and a crash before the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from cdpkit.kafka import Publisher, encode, standard_headers, start_producer
+from cdpkit.settings import ServiceSettings
+from deploy.launcher.layout import REPO
+from deploy.launcher.stack import Stack
+from schemas.customer_events import CustomerEvent, customer_event_key
+from schemas.topics import CUSTOMER_EVENTS, PROFILE_SNAPSHOTS
+from services.profile.adapters.tables import events
+from services.profile.bootstrap import ProfileService, bootstrap
+from services.profile.handlers import apply_customer_event
+from services.profile.settings import Settings
+from tests.factories import eventually, identify_event, track_event, unique, wait_for
+from tests.kafka_tools import committed_and_end, read_all
+
+
+@pytest.fixture
+async def profile(settings: ServiceSettings) -> AsyncIterator[ProfileService]:
+    service = bootstrap(Settings(**settings.model_dump(include={"database_url", "kafka_bootstrap_servers"})))
+    yield service
+    await service.close()
+
+
+async def customer(service: ProfileService, workspace_id: str, ref: str) -> tuple[int, int, int] | None:
+    """(events_count, version, timeline rows) of a customer, or None."""
+    async with service.uow() as uow:
+        found = await uow.profiles.get(workspace_id, ref)
+        if found is None:
+            return None
+        rows = (
+            await uow.session.execute(
+                select(func.count())
+                .select_from(events)
+                .where(events.c.workspace_id == workspace_id, events.c.customer_id == found.customer_id)
+            )
+        ).scalar_one()
+    return found.events_count, found.version, rows
+
+
+async def send(settings: ServiceSettings, *batch: CustomerEvent) -> None:
+    producer = await start_producer(settings)
+    try:
+        publisher = Publisher(producer, "tests")
+        for event in batch:
+            await publisher.publish(
+                CUSTOMER_EVENTS.name,
+                customer_event_key(event.workspace_id, event.payload.customer_key),
+                encode(event),
+                standard_headers(event.type, event.event_id),
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_the_handler_applies_an_event_once_however_often_it_is_delivered(
+    profile: ProfileService,
+) -> None:
+    workspace, user = unique("ws"), unique("user")
+    event = identify_event(workspace, user, first_name="Once")
+
+    outcomes = [await apply_customer_event(event, profile.uow()) for _ in range(3)]
+
+    assert outcomes == ["ok", "duplicate", "duplicate"]
+    assert await customer(profile, workspace, user) == (1, 1, 1)
+
+
+async def test_the_same_event_id_in_another_workspace_is_a_different_event(profile: ProfileService) -> None:
+    event = identify_event(unique("ws"), "same-user")
+    other = event.model_copy(update={"workspace_id": unique("ws")})
+    assert [await apply_customer_event(e, profile.uow()) for e in (event, other)] == ["ok", "ok"]
+
+
+async def test_a_redelivered_kafka_message_changes_the_profile_once(
+    stack: Stack, settings: ServiceSettings, profile: ProfileService
+) -> None:
+    workspace, user = unique("ws"), unique("user")
+    first = identify_event(workspace, user, first_name="Dup")
+    await send(settings, first, first, first, track_event(workspace, user))
+
+    await eventually(lambda: customer(profile, workspace, user), lambda c: c is not None and c[0] >= 2)
+    assert await customer(profile, workspace, user) == (2, 2, 2)
+
+
+def customer_now(settings: ServiceSettings, workspace_id: str, ref: str) -> tuple[int, int, int] | None:
+    """`customer()` from synchronous code, with a short-lived connection pool."""
+
+    async def read() -> tuple[int, int, int] | None:
+        service = bootstrap(Settings(database_url=settings.database_url))
+        try:
+            return await customer(service, workspace_id, ref)
+        finally:
+            await service.close()
+
+    return asyncio.run(read())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_worker(stack: Stack, **env: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    log = (stack.layout.logs / f"crash-test-worker-{port}.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.profile", "worker"],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), **env},
+        start_new_session=True,
+    )
+    wait_for(lambda: _ready(port), bool, timeout_s=30, interval_s=0.3)
+    return proc, port
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def stack_worker_paused(stack: Stack) -> Iterator[None]:
+    """Stops the stack's own profile worker (the test runs its own in the same group), then restarts it."""
+    [worker] = [proc for proc in stack.procs if proc.name == "profile-worker"]
+    worker.stop()
+    yield
+    worker.start()
+    wait_for(lambda: _ready(stack.layout.ports.service(12)), bool, timeout_s=30, interval_s=0.3)
+
+
+def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_changes_nothing_twice(
+    stack: Stack, settings: ServiceSettings, stack_worker_paused: None
+) -> None:
+    bootstrap_servers = settings.kafka_bootstrap_servers
+    workspace, user = unique("ws"), unique("user")
+    # An hour between offset commits: the effect is durable long before its offset is.
+    doomed, _ = start_worker(stack, CONSUMER_COMMIT_INTERVAL_MS=str(3_600_000))
+    try:
+        asyncio.run(send(settings, identify_event(workspace, user, first_name="Crash")))
+        wait_for(lambda: customer_now(settings, workspace, user), lambda c: c is not None)
+        committed, end = asyncio.run(committed_and_end(bootstrap_servers, "profile", CUSTOMER_EVENTS.name))
+        assert committed < end, "the offset must still be uncommitted when the worker dies"
+    finally:
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+
+    survivor, _ = start_worker(stack)
+    try:
+        wait_for(
+            lambda: asyncio.run(committed_and_end(bootstrap_servers, "profile", CUSTOMER_EVENTS.name)),
+            lambda offsets: offsets[0] == offsets[1],
+            timeout_s=30,
+        )
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(timeout=20)
+
+    assert customer_now(settings, workspace, user) == (1, 1, 1)
+    snapshots = asyncio.run(read_all(bootstrap_servers, PROFILE_SNAPSHOTS.name, expect=1))
+    mine = {
+        dict(r.headers)["event-id"].decode() for r in snapshots if r.key.startswith(f"{workspace}:".encode())
+    }
+    assert len(mine) == 1 and mine.pop().endswith(":1")

@@ -1,0 +1,15 @@
+"""HTTP API of the segmentation service: segments, real-time membership (issue 6).
+
+Only the probes and metrics exist so far; the service's routes arrive with its issue.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from cdpkit.http import create_app
+from services.segmentation.settings import Settings
+
+
+def create_api(settings: Settings) -> FastAPI:
+    return create_app(settings=settings, title="CDP segmentation service")
