@@ -68,77 +68,28 @@ class ConsumerPolicy:
         )
 
 
-class ConsumerRunner:
-    """Runs a handler over topics under the policy until `stop()`."""
+class PolicyHandler:
+    """Applies the policy to one message: retries with backoff, then the DLQ. Raises only when stopping."""
 
     def __init__(
         self,
         *,
         service: str,
         group_id: str,
-        topics: Sequence[str],
         handler: Handler,
-        bootstrap_servers: str,
         dead_letters: Publisher,
         policy: ConsumerPolicy = ConsumerPolicy(),
         dlq_for: Callable[[str], str] = lambda name: topic(name).dlq,
     ) -> None:
         self.service = service
         self.group_id = group_id
-        self.topics = list(topics)
         self.handler = handler
-        self.bootstrap_servers = bootstrap_servers
         self.dead_letters = dead_letters
-        self.dlq_for = dlq_for
         self.policy = policy
-        self._stopping = asyncio.Event()
-        self._pending: dict[TopicPartition, int] = {}
-        self._consumer: AIOKafkaConsumer | None = None
-        self.assigned = asyncio.Event()
+        self.dlq_for = dlq_for
+        self.stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
-            group_id=self.group_id,
-            client_id=f"{self.service}-{self.group_id}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=500,
-            isolation_level="read_committed",
-        )
-        consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
-        self._consumer = consumer
-        await consumer.start()
-        last_commit = time.monotonic()
-        try:
-            while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=200, max_records=500)
-                for tp, records in batches.items():
-                    for record in records:
-                        if self._stopping.is_set():
-                            break
-                        await self._handle(Consumed.from_record(record))
-                        self._pending[tp] = record.offset + 1
-                    self._record_lag(consumer, tp)
-                if self._pending and time.monotonic() - last_commit >= self.policy.commit_interval_s:
-                    await self.commit()
-                    last_commit = time.monotonic()
-        finally:
-            try:
-                await self.commit()
-            finally:
-                await consumer.stop()
-
-    async def commit(self) -> None:
-        """Commit the offsets of every message whose effect is durable."""
-        if self._pending and self._consumer is not None:
-            offsets, self._pending = self._pending, {}
-            await self._consumer.commit(offsets)
-
-    async def _handle(self, message: Consumed) -> None:
+    async def __call__(self, message: Consumed) -> None:
         event_id = message.headers.get("event-id", b"").decode() or None
         request_id = message.headers.get("x-request-id", b"").decode() or None
         labels = (self.service, message.topic, self.group_id)
@@ -188,7 +139,7 @@ class ConsumerRunner:
             except Exception:
                 # Without the DLQ copy we may not move past the message: retry until it is stored.
                 attempt += 1
-                if self._stopping.is_set():
+                if self.stopping.is_set():
                     raise
                 log.exception("DLQ publish failed; retrying")
                 await asyncio.sleep(self._backoff(attempt))
@@ -197,6 +148,63 @@ class ConsumerRunner:
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.policy.max_backoff_s, self.policy.retry_backoff_s * 2 ** (attempt - 1)))
+
+
+class ConsumerRunner:
+    """An aiokafka consumer loop that runs a `PolicyHandler` over topics until `stop()`."""
+
+    def __init__(self, process: PolicyHandler, *, topics: Sequence[str], bootstrap_servers: str) -> None:
+        self.process = process
+        self.service = self.process.service
+        self.group_id = self.process.group_id
+        self.topics = list(topics)
+        self.bootstrap_servers = bootstrap_servers
+        self.commit_interval_s = self.process.policy.commit_interval_s
+        self._pending: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+
+    def stop(self) -> None:
+        self.process.stopping.set()
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"{self.service}-{self.group_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            isolation_level="read_committed",
+        )
+        consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+        self._consumer = consumer
+        await consumer.start()
+        last_commit = time.monotonic()
+        stopping = self.process.stopping
+        try:
+            while not stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                for tp, records in batches.items():
+                    for record in records:
+                        if stopping.is_set():
+                            break
+                        await self.process(Consumed.from_record(record))
+                        self._pending[tp] = record.offset + 1
+                    self._record_lag(consumer, tp)
+                if self._pending and time.monotonic() - last_commit >= self.commit_interval_s:
+                    await self.commit()
+                    last_commit = time.monotonic()
+        finally:
+            try:
+                await self.commit()
+            finally:
+                await consumer.stop()
+
+    async def commit(self) -> None:
+        """Commit the offsets of every message whose effect is durable."""
+        if self._pending and self._consumer is not None:
+            offsets, self._pending = self._pending, {}
+            await self._consumer.commit(offsets)
 
     def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
         highwater = consumer.highwater(tp)
@@ -220,5 +228,4 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
             log.warning("commit on revoke failed; the new owner will redeliver (handlers are idempotent)")
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        if assigned:
-            self.runner.assigned.set()
+        return None

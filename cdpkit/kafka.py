@@ -112,7 +112,13 @@ async def ensure_topics(
                         )
                     )
         if wanted:
-            await admin.create_topics(wanted)
+            response = await admin.create_topics(wanted)
+            # The broker answers per topic; "already exists" (36) means another process won the race.
+            failed = [
+                (t[0], t[1], t[2] if len(t) > 2 else "") for t in response.topic_errors if t[1] not in (0, 36)
+            ]
+            if failed:
+                raise RuntimeError(f"Kafka refused to create topics: {failed}")
         return [topic.name for topic in wanted]
     finally:
         await admin.close()

@@ -45,6 +45,8 @@ def create_topics(bootstrap: str, retry_for_s: float = RETRY_FOR_S) -> list[str]
 def main() -> int:
     """Entry point: read KAFKA_BOOTSTRAP_SERVERS, create the topics, report what was created."""
     configure_logging("topics")
+    # aiokafka logs every refused connection as an error; our own retry line already carries it.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     if not bootstrap:
         log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
@@ -54,7 +56,7 @@ def main() -> int:
     except UNREACHABLE as exc:
         log.error("kafka did not answer in time", extra={"bootstrap": bootstrap, "error": repr(exc)})
         return 1
-    log.info("topics ready", extra={"created": created})
+    log.info("topics ready", extra={"topics_created": created})
     return 0
 
 

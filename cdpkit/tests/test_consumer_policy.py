@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from cdpkit.consumer import Consumed, ConsumerPolicy, ConsumerRunner, PoisonMessage
+from cdpkit.consumer import Consumed, ConsumerPolicy, ConsumerRunner, PoisonMessage, PolicyHandler
 from cdpkit.kafka import Publisher, start_producer
 from cdpkit.settings import ServiceSettings
 from tests.factories import unique, wait_for
@@ -41,16 +41,15 @@ async def run_consumer(
         handled.append(message.value)
         return "ok"
 
-    runner = ConsumerRunner(
+    process = PolicyHandler(
         service="tests",
         group_id=group,
-        topics=[topic],
         handler=handle,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
         dead_letters=publisher,
         policy=POLICY,
         dlq_for=lambda name: name + ".dlq",
     )
+    runner = ConsumerRunner(process, topics=[topic], bootstrap_servers=settings.kafka_bootstrap_servers)
     task = asyncio.create_task(runner.run())
     last = values[-1]
     await asyncio.to_thread(wait_for, lambda: list(handled), lambda h: last in h)

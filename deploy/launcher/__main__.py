@@ -22,8 +22,8 @@ from deploy.launcher.processes import stop_leftovers
 from deploy.launcher.stack import Stack
 
 
-class _Stop(Exception):
-    pass
+class _Stop(BaseException):
+    """Raised by the signal handler; a BaseException so no `except Exception` on the way swallows it."""
 
 
 def _raise_stop(signum: int, _: FrameType | None) -> None:

@@ -26,6 +26,8 @@ class Ports:
 PROFILES = {
     "run": Ports(kafka=9092, kafka_controller=9093, postgres=5433, redis=6380, gateway=8000),
     "test": Ports(kafka=19092, kafka_controller=19093, postgres=15433, redis=16380, gateway=18000),
+    # The launcher's own test runs a whole `run` beside the test stack.
+    "launcher-test": Ports(kafka=29092, kafka_controller=29093, postgres=25433, redis=26380, gateway=28000),
 }
 
 

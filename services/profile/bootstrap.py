@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from cdpkit.consumer import ConsumerPolicy, ConsumerRunner
+from cdpkit.consumer import ConsumerPolicy, ConsumerRunner, PolicyHandler
 from cdpkit.db import create_engine, session_factory
 from cdpkit.handlers import typed_handler
 from cdpkit.kafka import Publisher, start_producer
@@ -56,13 +56,14 @@ async def bootstrap_worker(settings: Settings) -> tuple[ProfileService, Consumer
         relay.wake()
         return outcome
 
-    runner = ConsumerRunner(
+    process = PolicyHandler(
         service=settings.service_name,
         group_id="profile",
-        topics=[CUSTOMER_EVENTS.name],
         handler=typed_handler(CustomerEvent, handle),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
         dead_letters=publisher,
         policy=ConsumerPolicy.from_settings(settings),
+    )
+    runner = ConsumerRunner(
+        process, topics=[CUSTOMER_EVENTS.name], bootstrap_servers=settings.kafka_bootstrap_servers
     )
     return service, runner

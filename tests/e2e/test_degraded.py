@@ -1,0 +1,55 @@
+"""A service that is down: readiness says which, requests to it fail fast with 503 and Retry-After."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from deploy.launcher.processes import Proc
+from deploy.launcher.stack import Stack
+from tests.factories import wait_for
+
+
+@pytest.fixture
+def ai_down(stack: Stack) -> Iterator[Proc]:
+    [ai] = [proc for proc in stack.procs if proc.name == "ai"]
+    ai.stop()
+    yield ai
+    ai.start()
+    wait_for(lambda: _status(stack.service_url("ai") + "/healthz"), lambda s: s == 200, timeout_s=30)
+
+
+def _status(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def test_readiness_names_the_service_that_is_down(gateway: httpx.Client, ai_down: Proc) -> None:
+    response = gateway.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["ai"]["ready"] is False
+    assert checks["profile"]["ready"] is True
+
+
+def test_a_request_to_a_service_that_is_down_gets_503_with_retry_after(
+    gateway: httpx.Client, admin_headers: dict[str, str], ai_down: Proc
+) -> None:
+    response = gateway.post("/api/ai/segment", json={"prompt": "x"}, headers=admin_headers, timeout=10)
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert response.json()["error"] == {
+        "code": "unavailable",
+        "message": "the ai service is unavailable",
+        "details": None,
+    }
+
+
+def test_an_unknown_api_path_is_a_json_404(gateway: httpx.Client, admin_headers: dict[str, str]) -> None:
+    response = gateway.get("/api/nothing-here", headers=admin_headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
