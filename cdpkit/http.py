@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -95,6 +96,46 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal", "an internal error occurred; see the service logs"), 500)
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable and machine-readable, e.g. `not_found` or `rate_limited`.")
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """The one error format of every service and the gateway."""
+
+    error: ErrorDetail
+
+
+def document_error_format(app: FastAPI) -> None:
+    """Make the OpenAPI document what the error handlers return: every error is an `ErrorResponse`."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ErrorDetail, ErrorResponse):
+            schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        error = {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+        }
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["default"] = error
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     *,
     settings: ServiceSettings,
@@ -115,6 +156,7 @@ def create_app(
         app.include_router(router)
     app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
     app.add_middleware(RequestIdMiddleware)
+    document_error_format(app)
     return app
 
 

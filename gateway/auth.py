@@ -7,6 +7,7 @@ import binascii
 import gzip
 import time
 import zlib
+from typing import Protocol
 
 import orjson
 from fastapi import Request
@@ -17,12 +18,28 @@ from gateway.adapters.repository import GatewayRepository
 from gateway.domain.keys import KeyKind, Principal, Scope, hash_key
 
 
+class SessionTokens(Protocol):
+    """Verifies a console session's access token (a JWT); None when it is not valid."""
+
+    def principal(self, token: str) -> Principal | None: ...
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and token.startswith("ey")
+
+
 class Authenticator:
     """Resolves keys to principals, caching answers briefly so a hot key costs no query."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_s: float) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        ttl_s: float,
+        session_tokens: SessionTokens | None = None,
+    ) -> None:
         self.sessions = sessions
         self.ttl_s = ttl_s
+        self.session_tokens = session_tokens
         self._cache: dict[tuple[KeyKind, str], tuple[float, Principal | None]] = {}
 
     async def resolve(self, key: str, kind: KeyKind) -> Principal | None:
@@ -38,6 +55,12 @@ class Authenticator:
         self._cache[cache_key] = (now + self.ttl_s, principal)
         return principal
 
+    def forget(self, key_id: str) -> None:
+        """Drop cached answers for a key whose secret was rotated or which was revoked."""
+        for cache_key, (_, principal) in list(self._cache.items()):
+            if principal is not None and principal.key_id == key_id:
+                del self._cache[cache_key]
+
     async def admin(self, request: Request, needed: Scope) -> Principal:
         """The Bearer key's principal, if it has the scope `needed`."""
         header = request.headers.get("authorization", "")
@@ -47,7 +70,11 @@ class Authenticator:
                 "send an admin API key as `Authorization: Bearer <key>`",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        principal = await self.resolve(key.strip(), KeyKind.ADMIN)
+        key = key.strip()
+        if self.session_tokens is not None and looks_like_jwt(key):
+            principal = self.session_tokens.principal(key)
+        else:
+            principal = await self.resolve(key, KeyKind.ADMIN)
         if principal is None:
             raise Unauthenticated("unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
         if not principal.may(needed):

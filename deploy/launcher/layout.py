@@ -28,6 +28,8 @@ PROFILES = {
     "test": Ports(kafka=19092, kafka_controller=19093, postgres=15433, redis=16380, gateway=18000),
     # The launcher's own test runs a whole `run` beside the test stack.
     "launcher-test": Ports(kafka=29092, kafka_controller=29093, postgres=25433, redis=26380, gateway=28000),
+    # Benchmarks (bench/) run on their own stack.
+    "bench": Ports(kafka=39092, kafka_controller=39093, postgres=35433, redis=36380, gateway=38000),
 }
 
 
@@ -72,6 +74,7 @@ class Credentials:
     internal_token: str
     postgres_password: str
     redis_password: str
+    jwt_secret: str  # signs the console's session JWTs (CDP_JWT_SECRET)
 
     @classmethod
     def load_or_create(
@@ -80,7 +83,12 @@ class Credentials:
         """The stack's credentials, and whether they were generated just now."""
         path = layout.credentials_file
         if path.exists():
-            stored = cls(**json.loads(path.read_text()))
+            data = json.loads(path.read_text())
+            # Credential files written before a secret existed get it now, kept from then on.
+            if "jwt_secret" not in data:
+                data["jwt_secret"] = secrets.token_urlsafe(32)
+                _write_private(path, data)
+            stored = cls(**data)
             # Keys given in the environment win (they are what the first workspace was created with).
             merged = cls(
                 **{
@@ -96,8 +104,13 @@ class Credentials:
             internal_token=secrets.token_urlsafe(32),
             postgres_password=secrets.token_urlsafe(18),
             redis_password=secrets.token_urlsafe(18),
+            jwt_secret=secrets.token_urlsafe(32),
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(created.__dict__, indent=2))
-        path.chmod(0o600)
+        _write_private(path, created.__dict__)
         return created, True
+
+
+def _write_private(path: Path, data: dict[str, str]) -> None:
+    path.write_text(json.dumps(data, indent=2))
+    path.chmod(0o600)

@@ -125,9 +125,15 @@ class Stack:
             "CDP_INTERNAL_TOKEN": self.credentials.internal_token,
             "CDP_BOOTSTRAP_ADMIN_KEY": self.credentials.admin_key,
             "CDP_BOOTSTRAP_WRITE_KEY": self.credentials.write_key,
+            "CDP_JWT_SECRET": self.credentials.jwt_secret,
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             **{key: self.env[key] for key in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL")},
         }
+        if self.layout.profile == "test":
+            # Console sign-in against a fake Google: the tests serve its signing keys on this port.
+            env["GOOGLE_CLIENT_ID"] = "cdp-test-client"
+            env["GOOGLE_ALLOWED_DOMAINS"] = "example.com"
+            env["GOOGLE_CERTS_URL"] = "http://127.0.0.1:18099/certs"
         for name in UPSTREAMS:
             env[f"{name.upper()}_URL"] = self.service_url(name)
         workers = [s.name for s in SERVICES if s.command == "worker"]

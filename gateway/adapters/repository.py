@@ -20,7 +20,12 @@ class GatewayRepository:
         """The live key of that kind with this secret, if any."""
         row = (
             await self.session.execute(
-                select(api_keys.c.id, api_keys.c.workspace_id, api_keys.c.scopes).where(
+                select(
+                    api_keys.c.id,
+                    api_keys.c.workspace_id,
+                    api_keys.c.scopes,
+                    api_keys.c.rate_limit_per_minute,
+                ).where(
                     api_keys.c.key_hash == hash_key(key),
                     api_keys.c.kind == kind.value,
                     api_keys.c.revoked_at.is_(None),
@@ -29,7 +34,8 @@ class GatewayRepository:
         ).first()
         if row is None:
             return None
-        return Principal(row.workspace_id, row.id, kind, frozenset(Scope(s) for s in row.scopes))
+        scopes = frozenset(Scope(s) for s in row.scopes)
+        return Principal(row.workspace_id, row.id, kind, scopes, row.rate_limit_per_minute)
 
     async def any_workspace(self) -> bool:
         return (await self.session.execute(select(workspaces.c.id).limit(1))).first() is not None

@@ -11,6 +11,7 @@ from enum import StrEnum
 class KeyKind(StrEnum):
     ADMIN = "admin"  # Bearer key for /api/*
     WRITE = "write"  # Segment write key for /v1/*
+    SESSION = "session"  # a signed-in console user's access token (a JWT), also Bearer for /api/*
 
 
 class Scope(StrEnum):
@@ -41,6 +42,12 @@ class Principal:
     key_id: str
     kind: KeyKind
     scopes: frozenset[Scope]
+    rate_limit_per_minute: int | None = None  # None: the default for its kind
 
     def may(self, scope: Scope) -> bool:
         return scope in self.scopes
+
+
+def not_grantable(granter: Principal, wanted: frozenset[Scope]) -> frozenset[Scope]:
+    """Scopes a caller may not hand out: `operator` only by an operator, nothing it lacks itself."""
+    return frozenset(scope for scope in wanted if not granter.may(scope))

@@ -1,30 +1,46 @@
-"""The gateway: the platform's one public entry. Authenticates, scopes by workspace, routes."""
+"""The gateway: the platform's one public entry. Authenticates, rate-limits, scopes by workspace, routes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from cdpkit.db import ping
-from cdpkit.errors import NotFound, PayloadTooLarge
+from cdpkit.errors import CdpError, NotFound
 from cdpkit.health import Check
 from cdpkit.http import create_app
+from cdpkit.text import Text
 from gateway.adapters.repository import GatewayRepository
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.domain.keys import Scope
+from gateway.entrypoints import keys
+from gateway.entrypoints.sessions import router as sessions_router
 from gateway.handlers import create_workspace
+from gateway.middleware import BodyLimitMiddleware, EdgeHeadersMiddleware
+from gateway.openapi import merge
 from gateway.proxy import upstream_for
 from gateway.settings import Settings
 
-TRACKING_BODY_LIMIT = 512 * 1024  # ingest enforces its own, exact limits; this bounds what we buffer
 workspaces = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
 proxied = APIRouter()
+docs = APIRouter()
+# Bodies the services accept; anything else is refused here with 415 rather than forwarded.
+ACCEPTED_BODIES = ("application/json", "multipart/form-data", "text/csv")
+OPENAPI_CACHE_S = 30.0
+
+
+class UnsupportedMediaType(CdpError):
+    status, code = 415, "unsupported_media_type"
 
 
 def _gateway(request: Request) -> Gateway:
@@ -33,7 +49,7 @@ def _gateway(request: Request) -> Gateway:
 
 
 class WorkspaceCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class WorkspaceCreatedPublic(BaseModel):
@@ -55,7 +71,7 @@ async def post_workspace(
     request: Request, body: Annotated[WorkspaceCreate, Body()]
 ) -> WorkspaceCreatedPublic:
     gateway = _gateway(request)
-    await gateway.auth.admin(request, Scope.OPERATOR)
+    await gateway.guard.admin(request, Scope.OPERATOR)
     created = await create_workspace(gateway.uow(), body.name)
     return WorkspaceCreatedPublic(**created.__dict__)
 
@@ -63,7 +79,7 @@ async def post_workspace(
 @workspaces.get("/current", response_model=WorkspacePublic, summary="The workspace of the calling key")
 async def current_workspace(request: Request) -> WorkspacePublic:
     gateway = _gateway(request)
-    principal = await gateway.auth.admin(request, Scope.READ)
+    principal = await gateway.guard.admin(request, Scope.READ)
     async with gateway.sessions() as session:
         found = await GatewayRepository(session).get_workspace(principal.workspace_id)
     if found is None:
@@ -74,12 +90,8 @@ async def current_workspace(request: Request) -> WorkspacePublic:
 @proxied.api_route("/v1/{path:path}", methods=["POST"], include_in_schema=False)
 async def tracking(request: Request, path: str) -> Response:
     gateway = _gateway(request)
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > TRACKING_BODY_LIMIT:
-            raise PayloadTooLarge("request body is too large", details={"limit_bytes": TRACKING_BODY_LIMIT})
-    principal = await gateway.auth.writer(request, body)
+    body = await request.body()  # bounded by BodyLimitMiddleware; the write key may be inside it
+    principal = await gateway.guard.writer(request, body)
     return await gateway.upstreams.forward("ingest", request, principal, body)
 
 
@@ -89,9 +101,44 @@ async def tracking(request: Request, path: str) -> Response:
 async def api(request: Request, path: str) -> Response:
     gateway = _gateway(request)
     service = upstream_for(request.url.path)
-    needed = Scope.READ if request.method == "GET" else Scope.WRITE
-    principal = await gateway.auth.admin(request, needed)
+    principal = await gateway.guard.admin(request, Scope.READ if request.method == "GET" else Scope.WRITE)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    if request.method in ("POST", "PUT", "PATCH") and has_body and content_type not in ACCEPTED_BODIES:
+        raise UnsupportedMediaType(
+            f"unsupported Content-Type {content_type or '(none)'!r}",
+            details={"accepted": list(ACCEPTED_BODIES)},
+        )
     return await gateway.upstreams.forward(service, request, principal)
+
+
+@docs.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> JSONResponse:
+    """The whole public API: the gateway's routes plus each service's, fetched from the services."""
+    cached = getattr(request.app.state, "openapi_cache", None)
+    if cached and cached[0] > time.monotonic():
+        return JSONResponse(cached[1])
+    gateway = _gateway(request)
+    documents: dict[str, dict[str, Any]] = {}
+    missing = []
+    for name, client in gateway.upstreams.clients.items():
+        try:
+            response = await client.get("/openapi.json", timeout=5)
+            response.raise_for_status()
+            documents[name] = response.json()
+        except httpx.HTTPError:
+            missing.append(name)
+    merged = merge(request.app.openapi(), documents)
+    if missing:
+        merged["info"]["x-unavailable-services"] = missing
+    else:
+        request.app.state.openapi_cache = (time.monotonic() + OPENAPI_CACHE_S, merged)
+    return JSONResponse(merged)
+
+
+@docs.get("/docs", include_in_schema=False)
+async def swagger() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Customer Data Platform API")
 
 
 def _upstream_ready(client: httpx.AsyncClient) -> Check:
@@ -125,14 +172,34 @@ def create_api(settings: Settings) -> FastAPI:
         clients = {**gateway.upstreams.clients, **app.state.health_clients}
         return {
             "postgres": lambda: ping(gateway.engine),
-            **{n: _upstream_ready(c) for n, c in clients.items()},
+            "redis": gateway.redis.ping,
+            **{name: _upstream_ready(client) for name, client in clients.items()},
         }
 
     app = create_app(
         settings=settings,
         title="Customer Data Platform API",
-        routers=[workspaces, proxied],
+        routers=[docs, workspaces, sessions_router, keys.router, proxied],
         checks=checks,
         lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(EdgeHeadersMiddleware)
     return app

@@ -2,30 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
 from deploy.launcher.processes import Proc
-from deploy.launcher.stack import Stack
-from tests.factories import wait_for
-
-
-@pytest.fixture
-def ai_down(stack: Stack) -> Iterator[Proc]:
-    [ai] = [proc for proc in stack.procs if proc.name == "ai"]
-    ai.stop()
-    yield ai
-    ai.start()
-    wait_for(lambda: _status(stack.service_url("ai") + "/healthz"), lambda s: s == 200, timeout_s=30)
-
-
-def _status(url: str) -> int:
-    try:
-        return httpx.get(url, timeout=2).status_code
-    except httpx.HTTPError:
-        return 0
 
 
 def test_readiness_names_the_service_that_is_down(gateway: httpx.Client, ai_down: Proc) -> None:

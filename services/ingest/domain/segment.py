@@ -15,22 +15,25 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from cdpkit.text import find_unstorable
 from schemas.customer_events import CustomerCall, CustomerEvent
 
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
-_FIELDS = {
+_COMMON = {
     "messageId": "message_id",
     "userId": "user_id",
     "anonymousId": "anonymous_id",
     "context": "context",
     "integrations": "integrations",
-    "traits": "traits",
-    "event": "event",
-    "properties": "properties",
-    "name": "name",
-    "category": "category",
-    "groupId": "group_id",
-    "previousId": "previous_id",
+}
+# What each call type reads; other fields are ignored, as Segment does (SDKs send extra ones).
+_FIELDS = {
+    "identify": {**_COMMON, "traits": "traits"},
+    "track": {**_COMMON, "event": "event", "properties": "properties"},
+    "page": {**_COMMON, "name": "name", "category": "category", "properties": "properties"},
+    "screen": {**_COMMON, "name": "name", "category": "category", "properties": "properties"},
+    "group": {**_COMMON, "groupId": "group_id", "traits": "traits"},
+    "alias": {**_COMMON, "previousId": "previous_id"},
 }
 _CALL = TypeAdapter(CustomerCall)
 
@@ -78,11 +81,14 @@ def to_event(
     """One Segment call as a customer event; `ItemError` says why it cannot be."""
     if not isinstance(item, dict):
         raise ItemError("each call must be a JSON object")
+    unstorable = find_unstorable(item)
+    if unstorable:
+        raise ItemError(unstorable)
     kind = call_type or item.get("type")
     if kind not in CALL_TYPES:
         raise ItemError(f"type must be one of {', '.join(CALL_TYPES)}")
     fields: dict[str, Any] = {"type": kind}
-    for source, target in _FIELDS.items():
+    for source, target in _FIELDS[kind].items():
         if source in item and item[source] is not None:
             fields[target] = _stringify_id(item[source])
     for shared in ("context", "integrations"):

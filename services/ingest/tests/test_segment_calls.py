@@ -48,6 +48,11 @@ def test_message_id_is_generated_when_missing_and_becomes_the_event_id() -> None
     assert first.event_id != second.event_id
 
 
+def test_fields_of_other_call_types_are_ignored_not_rejected() -> None:
+    built = event({"userId": "u", "traits": {"a": 1}, "event": "stray", "previousId": "p"}, "identify")
+    assert built.payload.traits == {"a": 1}
+
+
 def test_numeric_ids_are_read_as_strings() -> None:
     assert event({"userId": 42, "traits": {}}, "identify").payload.user_id == "42"
 
@@ -60,6 +65,12 @@ def test_numeric_ids_are_read_as_strings() -> None:
         ({"userId": "u", "type": "teleport"}, None, "type must be one of"),
         ("not an object", "track", "JSON object"),
         ({"userId": "u", "event": "E", "timestamp": "yesterday"}, "track", "timestamp is not an ISO-8601"),
+        (
+            {"userId": "u", "event": "E", "properties": {"a": ["ok", "b\x00d"]}},
+            "track",
+            r"properties.a\[1\] contains a NUL",
+        ),
+        ({"userId": "u", "traits": {"\ud800": 1}}, "identify", "lone surrogate"),
     ],
 )
 def test_invalid_items_say_why(item: object, call_type: str | None, reason: str) -> None:

@@ -1,0 +1,47 @@
+"""Text the database can store: PostgreSQL refuses NUL characters and lone UTF-16 surrogates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+
+def unstorable_reason(value: str) -> str | None:
+    """Why PostgreSQL would refuse this string, or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def _storable(value: str) -> str:
+    reason = unstorable_reason(value)
+    if reason:
+        raise ValueError(f"text {reason}")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+
+def find_unstorable(value: Any, path: str = "") -> str | None:
+    """The path and reason of the first string (key or value) in a JSON document that cannot be stored."""
+    if isinstance(value, str):
+        reason = unstorable_reason(value)
+        return f"{path or 'value'} {reason}" if reason else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = find_unstorable(str(key), f"{where} (key)") or find_unstorable(item, where)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_unstorable(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None

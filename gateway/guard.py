@@ -1,0 +1,63 @@
+"""Every request through the gateway: who is calling (auth), then whether they may now (rate limits)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+from prometheus_client import Counter
+
+from cdpkit.errors import RateLimited
+from gateway.adapters.ratelimit import Limit, RedisRateLimiter
+from gateway.auth import Authenticator
+from gateway.domain.keys import KeyKind, Principal, Scope
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+RATE_LIMITED = Counter("cdp_gateway_rate_limited_total", "Requests refused by a rate limit", ["kind"])
+
+
+class Guard:
+    def __init__(self, auth: Authenticator, limiter: RedisRateLimiter, settings: Settings) -> None:
+        self.auth = auth
+        self.limiter = limiter
+        self.defaults = {
+            KeyKind.ADMIN: settings.rate_limit_admin_per_minute,
+            KeyKind.SESSION: settings.rate_limit_admin_per_minute,
+            KeyKind.WRITE: settings.rate_limit_write_per_minute,
+        }
+        self.per_workspace = settings.rate_limit_workspace_per_minute
+
+    async def admin(self, request: Request, needed: Scope) -> Principal:
+        """An admin key or session with scope `needed`, within its rate limits."""
+        principal = await self.auth.admin(request, needed)
+        await self._limit(request, principal)
+        return principal
+
+    async def writer(self, request: Request, body: bytes) -> Principal:
+        """A write key, within its rate limits."""
+        principal = await self.auth.writer(request, body)
+        await self._limit(request, principal)
+        return principal
+
+    async def _limit(self, request: Request, principal: Principal) -> None:
+        limits = [
+            Limit(
+                f"key:{principal.key_id}", principal.rate_limit_per_minute or self.defaults[principal.kind]
+            ),
+            Limit(f"workspace:{principal.workspace_id}", self.per_workspace),
+        ]
+        try:
+            decision = await self.limiter.hit(limits)
+        except Exception:
+            # Redis down must not take the API down with it: serve, and say so in the logs.
+            log.warning("rate limiter unavailable; request allowed", exc_info=True)
+            return
+        request.state.rate_limit_headers = decision.headers()
+        if not decision.allowed:
+            RATE_LIMITED.labels(principal.kind.value).inc()
+            raise RateLimited(
+                "rate limit exceeded; retry after the time in Retry-After",
+                details={"limit_per_minute": decision.limit},
+                headers=decision.headers(),
+            )
