@@ -6,13 +6,17 @@ Tests that use `stack` (directly or through another fixture) are marked `stack` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
+from cdpkit.kafka import Publisher, start_producer
 from cdpkit.settings import ServiceSettings
 from deploy.launcher.stack import Stack
+from gateway.tests.fake_google import FakeGoogle, serving_certs
+
+GOOGLE_CERTS_PORT = 18099  # the test profile's GOOGLE_CERTS_URL (deploy/launcher/stack.py)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,3 +62,19 @@ def settings(stack: Stack) -> ServiceSettings:
         database_url=stack.env["DATABASE_URL"],
         redis_url=stack.env["REDIS_URL"],
     )
+
+
+@pytest.fixture
+async def publisher(settings: ServiceSettings) -> AsyncIterator[Publisher]:
+    """A started producer on the test stack's Kafka."""
+    producer = await start_producer(settings)
+    yield Publisher(producer, "tests")
+    await producer.stop()
+
+
+@pytest.fixture(scope="session")
+def google(stack: Stack) -> Iterator[FakeGoogle]:
+    """A fake Google serving its keys where the test stack's gateway looks (GOOGLE_CERTS_URL)."""
+    fake = FakeGoogle.with_new_key("test-key-1")
+    with serving_certs(fake, GOOGLE_CERTS_PORT):
+        yield fake

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -68,3 +69,37 @@ async def committed_and_end(bootstrap: str, group: str, topic: str) -> tuple[int
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    """Where each partition of the topic ends now: read from here to see only what comes next."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def read_since(
+    bootstrap: str,
+    offsets: dict[TopicPartition, int],
+    until: Callable[[list[ConsumerRecord]], bool],
+    timeout_s: float = 15.0,
+) -> list[ConsumerRecord]:
+    """Messages after `offsets` (from `end_offsets`), read until `until(records)` holds or time runs out."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        for tp, offset in offsets.items():
+            consumer.seek(tp, offset)
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout_s
+        while not until(records) and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=300)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()

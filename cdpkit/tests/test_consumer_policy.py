@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-
-import pytest
+from collections.abc import Callable
 
 from cdpkit.consumer import Consumed, ConsumerPolicy, ConsumerRunner, PoisonMessage, PolicyHandler
-from cdpkit.kafka import Publisher, start_producer
+from cdpkit.kafka import Publisher
 from cdpkit.settings import ServiceSettings
 from tests.factories import unique, wait_for
 from tests.kafka_tools import committed_and_end, create_topics, read_all
 
 POLICY = ConsumerPolicy(max_attempts=3, retry_backoff_s=0.01)
-
-
-@pytest.fixture
-async def publisher(settings: ServiceSettings) -> AsyncIterator[Publisher]:
-    producer = await start_producer(settings)
-    yield Publisher(producer, "tests")
-    await producer.stop()
 
 
 async def run_consumer(

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from cdpkit.consumer import Consumed, ConsumerPolicy, PoisonMessage, PolicyHandler
-from cdpkit.kafka import Publisher, start_producer
+from cdpkit.kafka import Publisher
 from cdpkit.settings import ServiceSettings
 from cdpkit.streams import policy_agent, stream_app
 from tests.factories import eventually, unique
 from tests.kafka_tools import committed_and_end, create_topics, read_all
-
-
-@pytest.fixture
-async def publisher(settings: ServiceSettings) -> AsyncIterator[Publisher]:
-    producer = await start_producer(settings)
-    yield Publisher(producer, "tests")
-    await producer.stop()
 
 
 async def test_a_faust_agent_dead_letters_poison_retries_failures_and_commits_what_it_handled(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,16 +15,6 @@ from gateway.entrypoints.api import create_api
 from gateway.settings import Settings
 from gateway.tests.fake_google import CLIENT_ID, FakeGoogle, serving_certs
 from tests.factories import get_customer, unique, wait_for
-
-CERTS_PORT = 18099
-
-
-@pytest.fixture(scope="module")
-def google() -> Iterator[FakeGoogle]:
-    """A fake Google whose keys the test stack's gateway fetches (see deploy/launcher/stack.py)."""
-    fake = FakeGoogle.with_new_key("test-key-1")
-    with serving_certs(fake, CERTS_PORT):
-        yield fake
 
 
 @pytest.fixture(scope="module")

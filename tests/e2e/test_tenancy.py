@@ -6,16 +6,14 @@ someone says how B could try to reach A's data through it, and shows that B cann
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from gateway.tests.fake_google import FakeGoogle, serving_certs
+from gateway.tests.fake_google import FakeGoogle
 from tests.factories import get_customer, unique, wait_for
-
-CERTS_PORT = 18099  # where the test stack's gateway fetches Google's keys
 
 
 @dataclass
@@ -30,13 +28,6 @@ class World:
     b_id: str
     b_admin: dict[str, str]
     b_write: tuple[str, str]
-
-
-@pytest.fixture(scope="module")
-def google() -> Iterator[FakeGoogle]:
-    fake = FakeGoogle.with_new_key("tenancy-key")
-    with serving_certs(fake, CERTS_PORT):
-        yield fake
 
 
 @pytest.fixture(scope="module")

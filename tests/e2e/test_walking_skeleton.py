@@ -138,3 +138,45 @@ def test_the_gateway_is_ready_only_when_every_service_is(gateway: httpx.Client) 
     expected = {"postgres", "ingest", "profile", "profile-worker", "segmentation", "campaigns", "ai"}
     assert expected <= set(body["checks"])
     assert all(check["ready"] for check in body["checks"].values())
+
+
+def test_limits_are_named_when_breached(gateway: httpx.Client, write_auth: tuple[str, str]) -> None:
+    big = {"userId": "u", "event": "Big", "properties": {"blob": "x" * 33_000}}
+    refused = gateway.post(
+        "/v1/batch",
+        json={"batch": [{"type": "track", "userId": "u", "event": "ok"}, {**big, "type": "track"}]},
+        auth=write_auth,
+    )
+    assert refused.status_code == 413
+    assert refused.json()["error"]["details"] == {"limit_bytes_per_event": 32 * 1024, "index": 1}
+    too_many = gateway.post(
+        "/v1/batch", json={"batch": [{"type": "track", "userId": "u", "event": "e"}] * 2501}, auth=write_auth
+    )
+    assert too_many.status_code == 413 and too_many.json()["error"]["details"] == {"limit_items": 2500}
+    body = {"batch": [{"type": "track", "userId": "u", "event": "e", "properties": {"p": "y" * 30_000}}] * 18}
+    over_request = gateway.post("/v1/batch", json=body, auth=write_auth)  # ~541 KB: over 500 KiB, under 1 MiB
+    assert over_request.status_code == 413
+    assert over_request.json()["error"]["details"] == {"limit_bytes": 500 * 1024}
+
+
+def test_gzip_bodies_are_accepted(gateway: httpx.Client, write_auth: tuple[str, str]) -> None:
+    import gzip
+    import json
+
+    body = gzip.compress(
+        json.dumps({"batch": [{"type": "track", "userId": "gz", "event": "Zipped"}]}).encode()
+    )
+    response = gateway.post(
+        "/v1/batch",
+        content=body,
+        auth=write_auth,
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+    broken = gateway.post(
+        "/v1/batch",
+        content=b"not gzip",
+        auth=write_auth,
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert broken.status_code == 400 and broken.json()["error"]["message"] == "body is not valid gzip"

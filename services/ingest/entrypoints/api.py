@@ -67,6 +67,17 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     return parsed
 
 
+def refuse_oversized(items: list[Any], limit: int) -> None:
+    """A call over the per-event limit rejects the request (Segment's rule), naming the call."""
+    for index, item in enumerate(items):
+        size = len(orjson.dumps(item))
+        if size > limit:
+            raise PayloadTooLarge(
+                f"call {index} is {size} bytes; each call may be at most {limit} bytes",
+                details={"limit_bytes_per_event": limit, "index": index},
+            )
+
+
 def _service(request: Request) -> IngestService:
     service: IngestService = request.app.state.service
     return service
@@ -88,6 +99,7 @@ async def _accept(request: Request, workspace_id: str, call_type: str | None) ->
         defaults = {key: body[key] for key in ("context", "integrations") if isinstance(body.get(key), dict)}
     else:
         items, defaults = [body], {}
+    refuse_oversized(items, settings.max_event_bytes)
     outcome = await accept_calls(
         workspace_id,
         items,
