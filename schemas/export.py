@@ -1,4 +1,5 @@
-"""Export every topic's message model as JSON Schema into schemas/jsonschema/ (`make schemas`).
+"""Export every topic's message model as JSON Schema into schemas/jsonschema/ (`make schemas`), and
+the typed properties of each known track event into schemas/jsonschema/ecommerce/.
 
 Run: python -m schemas.export [--check]
 """
@@ -10,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from schemas.ecommerce import EVENT_PROPERTIES, snake_case
 from schemas.topics import TOPICS
 
 OUTPUT = Path(__file__).parent / "jsonschema"
@@ -32,10 +34,32 @@ def rendered() -> dict[str, str]:
     return files
 
 
+def rendered_events() -> dict[str, str]:
+    """Path (under the output directory) → JSON Schema text of each known track event's properties."""
+    files = {}
+    for event, model in EVENT_PROPERTIES.items():
+        schema = model.model_json_schema(mode="serialization")
+        schema["$id"] = f"urn:cdp:event:{snake_case(event)}"
+        schema["x-event"] = event
+        files[f"ecommerce/{snake_case(event)}.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return files
+
+
+def expected_files() -> dict[str, str]:
+    """Everything `make schemas` writes: the topics' schemas, then the events' properties."""
+    return {**rendered(), **rendered_events()}
+
+
+def _present(directory: Path) -> set[str]:
+    if not directory.exists():
+        return set()
+    return {path.relative_to(directory).as_posix() for path in directory.rglob("*.json")}
+
+
 def stale_files(directory: Path = OUTPUT) -> list[str]:
     """Names of exported files that are missing, different, or no longer in the registry."""
-    expected = rendered()
-    present = {path.name for path in directory.glob("*.json")} if directory.exists() else set()
+    expected = expected_files()
+    present = _present(directory)
     stale = [
         name
         for name, text in expected.items()
@@ -54,12 +78,13 @@ def main() -> int:
             print("stale JSON Schemas (run `make schemas`):", ", ".join(stale), file=sys.stderr)
             return 1
         return 0
-    OUTPUT.mkdir(exist_ok=True)
-    for old in OUTPUT.glob("*.json"):
-        old.unlink()
-    for name, text in rendered().items():
+    for old in _present(OUTPUT):
+        (OUTPUT / old).unlink()
+    files = expected_files()
+    for name, text in files.items():
+        (OUTPUT / name).parent.mkdir(parents=True, exist_ok=True)
         (OUTPUT / name).write_text(text)
-    print(f"wrote {len(TOPICS)} schemas to {OUTPUT}")
+    print(f"wrote {len(files)} schemas to {OUTPUT}")
     return 0
 
 

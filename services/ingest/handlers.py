@@ -13,7 +13,10 @@ from cdpkit.errors import Unavailable
 from schemas.customer_events import CustomerEvent
 from services.ingest.domain.segment import ItemError, ItemRejected, to_event
 
-EVENTS = Counter("cdp_ingest_events_total", "Tracking calls by outcome", ["outcome"])
+EVENTS = Counter(
+    "cdp_ingest_events_total", "Tracking calls by outcome (accepted, duplicate, rejected)", ["outcome"]
+)
+REJECTED = Counter("cdp_ingest_rejected_total", "Tracking calls rejected, by reason", ["reason"])
 
 
 class Dedupe(Protocol):
@@ -56,7 +59,8 @@ async def accept_calls(
                 )
             )
         except ItemError as error:
-            result.rejected.append(ItemRejected(index, str(error)))
+            result.rejected.append(ItemRejected(index, str(error), error.code))
+            REJECTED.labels(error.code).inc()
     fresh = await dedupe.claim(workspace_id, [event.event_id for event in events])
     to_send = [event for event, is_new in zip(events, fresh, strict=True) if is_new]
     try:

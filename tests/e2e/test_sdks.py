@@ -97,5 +97,5 @@ def test_rudderstacks_python_sdk_which_gzips_its_batches(stack: Stack) -> None:
     assert sorted(e["type"] for e in events) == ["identify", "track"]
     identify = next(e for e in events if e["type"] == "identify")
     assert identify["payload"]["anonymous_id"] == "anon-" + user_id
-    traits = identify["payload"]["traits"]  # RudderStack's SDK sends identify traits in context.traits only
+    traits = identify["payload"]["traits"]  # the SDK sent them in context.traits; ingest moved them
     assert traits["email"] == f"{user_id}@example.com"

@@ -38,7 +38,12 @@ def test_a_retried_request_is_counted_once(
     gateway: httpx.Client, write_auth: tuple[str, str], admin_headers: dict[str, str]
 ) -> None:
     user_id = unique("user")
-    call = {"userId": user_id, "event": "Order Completed", "messageId": unique("msg")}
+    call = {
+        "userId": user_id,
+        "event": "Order Completed",
+        "messageId": unique("msg"),
+        "properties": {"order_id": unique("order"), "total": 10},
+    }
     first = gateway.post("/v1/track", json=call, auth=write_auth).json()
     again = gateway.post("/v1/track", json=call, auth=write_auth).json()
     assert (first["accepted"], first["duplicates"]) == (1, 0)

@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from cdpkit.text import find_unstorable
-from schemas.customer_events import CustomerCall, CustomerEvent
+from schemas.customer_events import CustomerCall, CustomerEvent, Track
+from schemas.ecommerce import validate_properties
 
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _COMMON = {
@@ -41,22 +42,27 @@ _CALL = TypeAdapter(CustomerCall)
 class ItemError(ValueError):
     """One item of a request cannot be accepted; the others still are."""
 
+    def __init__(self, reason: str, code: str = "invalid_call") -> None:
+        super().__init__(reason)
+        self.code = code  # a bounded label for the rejected-events metric
+
 
 @dataclass(frozen=True)
 class ItemRejected:
     index: int
     reason: str
+    code: str = "invalid_call"
 
 
 def parse_time(value: Any, field: str) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise ItemError(f"{field} must be an ISO-8601 string")
+        raise ItemError(f"{field} must be an ISO-8601 string", "invalid_time")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as error:
-        raise ItemError(f"{field} is not an ISO-8601 time: {value!r}") from error
+        raise ItemError(f"{field} is not an ISO-8601 time: {value!r}", "invalid_time") from error
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -80,13 +86,13 @@ def to_event(
 ) -> CustomerEvent:
     """One Segment call as a customer event; `ItemError` says why it cannot be."""
     if not isinstance(item, dict):
-        raise ItemError("each call must be a JSON object")
+        raise ItemError("each call must be a JSON object", "not_an_object")
     unstorable = find_unstorable(item)
     if unstorable:
-        raise ItemError(unstorable)
+        raise ItemError(unstorable, "unstorable_text")
     kind = call_type or item.get("type")
     if kind not in CALL_TYPES:
-        raise ItemError(f"type must be one of {', '.join(CALL_TYPES)}")
+        raise ItemError(f"type must be one of {', '.join(CALL_TYPES)}", "unknown_type")
     fields: dict[str, Any] = {"type": kind}
     for source, target in _FIELDS[kind].items():
         if source in item and item[source] is not None:
@@ -95,10 +101,20 @@ def to_event(
         if isinstance(defaults.get(shared), dict):
             fields[shared] = {**defaults[shared], **(fields.get(shared) or {})}
     fields.setdefault("message_id", str(uuid.uuid4()))
+    if kind in ("identify", "group"):
+        # Some SDKs (RudderStack's) send traits only in context.traits: one place for every consumer.
+        context_traits = (fields.get("context") or {}).get("traits")
+        if isinstance(context_traits, dict):
+            fields["traits"] = {**context_traits, **(fields.get("traits") or {})}
     try:
         call = _CALL.validate_python(fields)
     except ValidationError as error:
         raise ItemError(_first_reason(error)) from error
+    if isinstance(call, Track):
+        try:
+            call = call.model_copy(update={"properties": validate_properties(call.event, call.properties)})
+        except ValueError as error:
+            raise ItemError(str(error), "invalid_properties") from error
     return CustomerEvent(
         event_id=call.message_id,
         workspace_id=workspace_id,

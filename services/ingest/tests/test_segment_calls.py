@@ -53,6 +53,16 @@ def test_fields_of_other_call_types_are_ignored_not_rejected() -> None:
     assert built.payload.traits == {"a": 1}
 
 
+def test_traits_sent_only_in_context_are_the_calls_traits_too() -> None:
+    item = {
+        "userId": "u",
+        "traits": {"plan": "gold"},
+        "context": {"traits": {"email": "a@b.c", "plan": "old"}},
+    }
+    built = event(item, "identify")
+    assert built.payload.traits == {"email": "a@b.c", "plan": "gold"}
+
+
 def test_numeric_ids_are_read_as_strings() -> None:
     assert event({"userId": 42, "traits": {}}, "identify").payload.user_id == "42"
 
@@ -76,3 +86,40 @@ def test_numeric_ids_are_read_as_strings() -> None:
 def test_invalid_items_say_why(item: object, call_type: str | None, reason: str) -> None:
     with pytest.raises(ItemError, match=reason):
         event(item, call_type)
+
+
+async def test_a_malformed_known_event_is_an_item_error_next_to_a_valid_one_which_is_accepted() -> None:
+    # Imported here, not at the top: this file is shared, and the new test is only appended.
+    from services.ingest.tests.test_accept_calls import FakeDedupe, FakeKafka, accept
+
+    valid = {
+        "type": "track",
+        "userId": "u",
+        "event": "Order Completed",
+        "properties": {"order_id": "o-1", "total": "19.99", "currency": "usd", "gift_wrap": True},
+    }
+    malformed = {
+        "type": "track",
+        "userId": "u",
+        "event": "Order Completed",
+        "properties": {"order_id": "o-2", "products": [{"sku": "s", "price": -5}]},
+    }
+    kafka = FakeKafka()
+    result = await accept([malformed, valid], FakeDedupe(), kafka)
+    assert result.accepted == 1
+    assert [(r.index, r.reason) for r in result.rejected] == [
+        (0, "properties.products[0].price: must be ≥ 0")
+    ]
+    [published] = kafka.sent
+    assert published.payload.properties == {  # type: ignore[union-attr]
+        "order_id": "o-1",
+        "total": 19.99,
+        "currency": "USD",
+        "gift_wrap": True,
+    }
+
+
+def test_unknown_events_pass_through_with_their_properties_untouched() -> None:
+    properties = {"total": "lots", "currency": "dollars"}
+    built = event({"userId": "u", "event": "Wishlist Shared", "properties": properties}, "track")
+    assert built.payload.properties == properties
