@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from pydantic import AfterValidator
 
 
@@ -28,20 +29,30 @@ def _storable(value: str) -> str:
 Text = Annotated[str, AfterValidator(_storable)]
 
 
-def find_unstorable(value: Any, path: str = "") -> str | None:
+def find_unstorable(value: Any) -> str | None:
     """The path and reason of the first string (key or value) in a JSON document that cannot be stored."""
+    # Screen the whole document with one C-speed dump: orjson refuses lone surrogates and escapes
+    # NUL as \u0000. Only a suspicious document is walked, to name the offending path.
+    try:
+        suspicious = b"\\u0000" in orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        suspicious = True
+    return _locate_unstorable(value) if suspicious else None
+
+
+def _locate_unstorable(value: Any, path: str = "") -> str | None:
     if isinstance(value, str):
         reason = unstorable_reason(value)
         return f"{path or 'value'} {reason}" if reason else None
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            found = find_unstorable(str(key), f"{where} (key)") or find_unstorable(item, where)
+            found = _locate_unstorable(str(key), f"{where} (key)") or _locate_unstorable(item, where)
             if found:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = find_unstorable(item, f"{path}[{index}]")
+            found = _locate_unstorable(item, f"{path}[{index}]")
             if found:
                 return found
     return None

@@ -1,0 +1,27 @@
+"""Text PostgreSQL cannot store is found, with its path, and ordinary text is not flagged."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdpkit.text import find_unstorable
+
+
+@pytest.mark.parametrize(
+    ("document", "found"),
+    [
+        ({"a": ["ok", "b\x00d"]}, "a[1] contains a NUL character"),
+        ({"\x00key": 1}, "\x00key (key) contains a NUL character"),
+        ({"t": {"u": "\ud800"}}, "t.u is not valid Unicode (a lone surrogate)"),
+        ("plain\x00", "value contains a NUL character"),
+    ],
+)
+def test_unstorable_text_is_found_with_its_path(document: object, found: str) -> None:
+    assert find_unstorable(document) == found
+
+
+@pytest.mark.parametrize(
+    "document", [{"a": "ordinary", "n": 1, "emoji": "😀"}, {"literal": "\\u0000"}, [], None]
+)
+def test_storable_documents_pass(document: object) -> None:
+    assert find_unstorable(document) is None
