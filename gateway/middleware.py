@@ -45,14 +45,20 @@ class EdgeHeadersMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413: by Content-Length at once, else while they stream."""
+    """Refuses bodies over the limit with 413: by Content-Length at once, else while they stream.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Paths under `exempt_prefixes` stream through unlimited: the service behind them sets its own limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

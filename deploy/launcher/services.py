@@ -29,7 +29,7 @@ SERVICES: tuple[ServiceProcess, ...] = (
 )
 
 # Services that own tables, in migration order; each has `<module>/migrations`.
-MIGRATED = ("gateway", "services.profile")
+MIGRATED = ("gateway", "services.profile", "services.ingest")
 
 # The gateway's routes point at these (`<NAME>_URL`); workers sit behind no route.
 UPSTREAMS = ("ingest", "profile", "segmentation", "campaigns", "ai")

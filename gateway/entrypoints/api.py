@@ -200,6 +200,8 @@ def create_api(settings: Settings) -> FastAPI:
                 "X-RateLimit-Reset",
             ],
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_request_bytes, exempt_prefixes=("/api/imports/",)
+    )
     app.add_middleware(EdgeHeadersMiddleware)
     return app

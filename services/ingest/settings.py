@@ -12,3 +12,8 @@ class Settings(ServiceSettings):
     max_request_bytes: int = 500 * 1024
     max_event_bytes: int = 32 * 1024
     max_batch_items: int = 2500
+    # CSV imports: the largest upload, events per Kafka batch, how often a running job's row is updated.
+    max_import_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    import_batch_events: int = Field(default=2000, ge=1, le=20_000)
+    import_progress_interval_s: float = Field(default=1.0, gt=0)
+    import_max_errors: int = Field(default=1000, ge=0, le=100_000)

@@ -28,6 +28,7 @@ class World:
     b_id: str
     b_admin: dict[str, str]
     b_write: tuple[str, str]
+    a_import_id: str
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,13 @@ def world(
         json={"email": f"{unique('p')}@example.com", "scopes": ["read"]},
         headers=admin_headers,
     ).json()
+    a_import = gateway.post(
+        "/api/imports/customers",
+        content=f"user_id\n{a_user}\n".encode(),
+        headers={**admin_headers, "Content-Type": "text/csv"},
+    ).json()
     return World(
+        a_import_id=a_import["id"],
         gateway=gateway,
         google=google,
         a_admin=admin_headers,
@@ -171,7 +178,44 @@ def tracking(path: str) -> Callable[[World], None]:
     return probe
 
 
+def list_imports(w: World) -> None:
+    items = w.gateway.get("/api/imports", params={"limit": 500}, headers=w.b_admin).json()["items"]
+    assert w.a_import_id not in {job["id"] for job in items}
+
+
+def get_an_import(w: World) -> None:
+    assert w.gateway.get(f"/api/imports/{w.a_import_id}", headers=w.b_admin).status_code == 404
+
+
+def importing(kind: str) -> Callable[[World], None]:
+    """B's import lands in B only, even for A's user id, and A cannot read B's job."""
+
+    def probe(w: World) -> None:
+        header, row = {
+            "customers": ("user_id,first_name", f"{w.a_user},B"),
+            "orders": (
+                "order_id,user_id,ordered_at,product_id,price,quantity,currency",
+                f"{unique('o')},{w.a_user},2024-01-01,p1,1,1,EUR",
+            ),
+        }[kind]
+        job = w.gateway.post(
+            f"/api/imports/{kind}",
+            content=f"{header}\n{row}\n".encode(),
+            headers={**w.b_admin, "Content-Type": "text/csv"},
+        ).json()
+        assert job["rows_accepted"] == 1
+        assert w.gateway.get(f"/api/imports/{job['id']}", headers=w.a_admin).status_code == 404
+        wait_for(lambda: get_customer(w.gateway, w.b_admin, w.a_user), lambda r: r.status_code == 200)
+        assert get_customer(w.gateway, w.a_admin, w.a_user).json()["traits"].get("first_name") != "B"
+
+    return probe
+
+
 PROBES: dict[tuple[str, str], Callable[[World], None]] = {
+    ("get", "/api/imports"): list_imports,
+    ("get", "/api/imports/{job_id}"): get_an_import,
+    ("post", "/api/imports/customers"): importing("customers"),
+    ("post", "/api/imports/orders"): importing("orders"),
     ("get", "/api/customers"): list_customers,
     ("get", "/api/customers/{customer_ref}"): get_a_customer,
     ("get", "/api/customers/{customer_ref}/events"): a_customers_events,

@@ -12,13 +12,16 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 
+from cdpkit.db import ping
 from cdpkit.errors import InvalidInput, PayloadTooLarge
 from cdpkit.http import create_app
 from cdpkit.kafka import kafka_check
 from cdpkit.tenancy import WorkspaceId
 from schemas.envelope import utcnow
+from services.ingest.adapters.import_jobs import ImportJobStore
 from services.ingest.bootstrap import IngestService, bootstrap
 from services.ingest.domain.segment import CALL_TYPES
+from services.ingest.entrypoints import imports
 from services.ingest.handlers import accept_calls
 from services.ingest.settings import Settings
 
@@ -146,18 +149,29 @@ def create_api(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.service = await bootstrap(settings)
+        app.state.import_jobs = ImportJobStore.create(settings)
         try:
             yield
         finally:
+            await app.state.import_jobs.close()
             await app.state.service.close()
 
     def checks() -> dict[str, Any]:
         service: IngestService | None = getattr(app.state, "service", None)
-        if service is None:
+        jobs: ImportJobStore | None = getattr(app.state, "import_jobs", None)
+        if service is None or jobs is None:
             return {}
-        return {"kafka": kafka_check(service.producer), "redis": service.redis.ping}
+        return {
+            "kafka": kafka_check(service.producer),
+            "redis": service.redis.ping,
+            "postgres": lambda: ping(jobs.engine),
+        }
 
     app = create_app(
-        settings=settings, title="CDP ingest service", routers=[router], checks=checks, lifespan=lifespan
+        settings=settings,
+        title="CDP ingest service",
+        routers=[router, imports.router],
+        checks=checks,
+        lifespan=lifespan,
     )
     return app
