@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 import orjson
@@ -40,3 +42,29 @@ def decode_cursor(cursor: str | None) -> list[str | int | float | None] | None:
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
 Cursor = Annotated[str | None, Query(max_length=2000, description="`next_cursor` of the previous page")]
+
+
+def page_of(
+    rows: Sequence[T], limit: int, position_of: Callable[[T], list[str | int | float | None]]
+) -> Page[T]:
+    """A page from up to `limit + 1` fetched rows: the extra row only says that a next page exists."""
+    items = list(rows[:limit])
+    next_cursor = encode_cursor(position_of(items[-1])) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def id_cursor(cursor: str | None) -> str | None:
+    """The id after which a page ordered by id continues."""
+    position = decode_cursor(cursor)
+    return str(position[0]) if position else None
+
+
+def time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (time, id) after which a page ordered by time then id continues; 400 when malformed."""
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(position[0])), str(position[1])
+    except (ValueError, IndexError) as error:
+        raise InvalidInput("cursor is not valid", details={"cursor": cursor}) from error

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, Field
 
 from cdpkit.errors import InvalidInput
-from cdpkit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from cdpkit.pagination import Cursor, Limit, Page, id_cursor, page_of
 from cdpkit.text import Text
 from gateway.adapters.keys import KeyRepository
 from gateway.bootstrap import Gateway
@@ -42,14 +42,9 @@ class KeySecret(BaseModel):
     key: str = Field(description="Shown once: only its hash is stored.")
 
 
-def _gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
 @router.post("", status_code=201, response_model=KeySecret, summary="Create a key")
 async def create_key(request: Request, body: Annotated[KeyCreate, Body()]) -> KeySecret:
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     caller = await gateway.guard.admin(request, Scope.ADMIN)
     if body.kind is KeyKind.SESSION:
         raise InvalidInput("session tokens are issued by signing in, not created as keys")
@@ -61,20 +56,16 @@ async def create_key(request: Request, body: Annotated[KeyCreate, Body()]) -> Ke
 
 @router.get("", response_model=Page[KeyPublic], summary="List the workspace's keys (never their secrets)")
 async def list_keys(request: Request, limit: Limit = 50, cursor: Cursor = None) -> Page[KeyPublic]:
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     caller = await gateway.guard.admin(request, Scope.ADMIN)
-    position = decode_cursor(cursor)
     async with gateway.sessions() as session:
-        rows = await KeyRepository(session).list(
-            caller.workspace_id, str(position[0]) if position else None, limit + 1
-        )
-    items = [KeyPublic.model_validate(dict(row)) for row in rows[:limit]]
-    return Page(items=items, next_cursor=encode_cursor([items[-1].id]) if len(rows) > limit else None)
+        rows = await KeyRepository(session).list(caller.workspace_id, id_cursor(cursor), limit + 1)
+    return page_of([KeyPublic.model_validate(dict(row)) for row in rows], limit, lambda k: [k.id])
 
 
 @router.post("/{key_id}/rotate", response_model=KeySecret, summary="Give a key a new secret")
 async def rotate(request: Request, key_id: str) -> KeySecret:
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     caller = await gateway.guard.admin(request, Scope.ADMIN)
     issued = await rotate_key(gateway.uow(), caller, key_id)
     gateway.auth.forget(key_id)
@@ -83,7 +74,7 @@ async def rotate(request: Request, key_id: str) -> KeySecret:
 
 @router.delete("/{key_id}", status_code=204, response_class=Response, summary="Revoke a key")
 async def revoke(request: Request, key_id: str) -> Response:
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     caller = await gateway.guard.admin(request, Scope.ADMIN)
     await revoke_key(gateway.uow(), caller, key_id)
     gateway.auth.forget(key_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from cdpkit.pagination import encode_cursor
 from tests.factories import get_customer, unique, wait_for
 
 
@@ -32,6 +33,20 @@ def test_an_event_posted_to_the_gateway_becomes_a_profile_read_back_through_it(
 
     timeline = gateway.get(f"/api/customers/{user_id}/events", headers=admin_headers).json()
     assert [e["type"] for e in timeline["items"]] == ["identify", "track"]  # newest first: identify is now
+
+    first = gateway.get(f"/api/customers/{user_id}/events", params={"limit": 1}, headers=admin_headers).json()
+    rest = gateway.get(
+        f"/api/customers/{user_id}/events",
+        params={"limit": 1, "cursor": first["next_cursor"]},
+        headers=admin_headers,
+    ).json()
+    assert [e["type"] for e in first["items"] + rest["items"]] == ["identify", "track"]
+    assert rest["next_cursor"] is None
+    forged = encode_cursor(["not a date", "x"])  # well-formed cursor, bad content: a 400, never a 500
+    refused = gateway.get(
+        f"/api/customers/{user_id}/events", params={"cursor": forged}, headers=admin_headers
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_input"
 
 
 def test_a_retried_request_is_counted_once(

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from cdpkit.errors import CdpError, InvalidInput, NotFound, PayloadTooLarge
-from cdpkit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from cdpkit.errors import CdpError, NotFound, PayloadTooLarge
+from cdpkit.pagination import Cursor, Limit, Page, page_of, time_cursor
 from cdpkit.tenancy import WorkspaceId
 from cdpkit.text import Text
 from schemas.envelope import utcnow
@@ -71,18 +71,13 @@ class ImportJobPublic(ImportJobSummary):
     errors_omitted: int = Field(description="Rejected rows left out of `errors`.")
 
 
-def _service(request: Request) -> IngestService:
-    service: IngestService = request.app.state.service
-    return service
-
-
 def _jobs(request: Request) -> ImportJobStore:
     store: ImportJobStore = request.app.state.import_jobs
     return store
 
 
 async def _import(request: Request, workspace_id: str, kind: str, filename: str | None) -> ImportJobPublic:
-    service = _service(request)
+    service = IngestService.of(request)
     settings = service.settings
     upload = Upload(request, settings.max_import_bytes, filename)
     try:
@@ -135,19 +130,9 @@ for _kind in KINDS:
 async def list_imports(
     request: Request, workspace_id: WorkspaceId, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ImportJobSummary]:
-    position = decode_cursor(cursor)
-    before = None
-    if position is not None:
-        try:
-            before = (datetime.fromisoformat(str(position[0])), str(position[1]))
-        except (ValueError, IndexError) as error:
-            raise InvalidInput("cursor is not valid", details={"cursor": cursor}) from error
-    jobs = await _jobs(request).list(workspace_id, before, limit + 1)
-    items = [ImportJobSummary.of(job) for job in jobs[:limit]]
-    next_cursor = None
-    if len(jobs) > limit:
-        next_cursor = encode_cursor([items[-1].started_at.isoformat(), items[-1].id])
-    return Page(items=items, next_cursor=next_cursor)
+    jobs = await _jobs(request).list(workspace_id, time_cursor(cursor), limit + 1)
+    summaries = [ImportJobSummary.of(job) for job in jobs]
+    return page_of(summaries, limit, lambda j: [j.started_at.isoformat(), j.id])
 
 
 @router.get("/{job_id}", response_model=ImportJobPublic, summary="An import job: progress and error report")

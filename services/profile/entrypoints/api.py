@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from cdpkit.db import ping
 from cdpkit.errors import NotFound
 from cdpkit.http import create_app
-from cdpkit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from cdpkit.pagination import Cursor, Limit, Page, id_cursor, page_of, time_cursor
 from cdpkit.tenancy import WorkspaceId
 from services.profile.bootstrap import ProfileService, bootstrap
 from services.profile.domain.profile import CustomerProfile
@@ -59,12 +59,9 @@ async def list_customers(
     cursor: Cursor = None,
     q: Annotated[str | None, Query(max_length=200, description="Search e-mail, user id or name")] = None,
 ) -> Page[CustomerPublic]:
-    position = decode_cursor(cursor)
     async with _service(request).uow() as uow:
-        found = await uow.profiles.search(workspace_id, str(position[0]) if position else None, limit + 1, q)
-    more = len(found) > limit
-    items = [CustomerPublic.of(p) for p in found[:limit]]
-    return Page(items=items, next_cursor=encode_cursor([items[-1].customer_id]) if more else None)
+        found = await uow.profiles.search(workspace_id, id_cursor(cursor), limit + 1, q)
+    return page_of([CustomerPublic.of(p) for p in found], limit, lambda c: [c.customer_id])
 
 
 @router.get(
@@ -82,18 +79,14 @@ async def get_customer(request: Request, workspace_id: WorkspaceId, customer_ref
 async def customer_events(
     request: Request, workspace_id: WorkspaceId, customer_ref: str, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[EventPublic]:
-    position = decode_cursor(cursor)
+    before = time_cursor(cursor)
     async with _service(request).uow() as uow:
         profile = await uow.profiles.get(workspace_id, customer_ref)
         if profile is None:
             raise NotFound(f"no customer {customer_ref!r} in this workspace")
-        before = (datetime.fromisoformat(str(position[0])), str(position[1])) if position else None
         rows = await uow.profiles.timeline(workspace_id, profile.customer_id, before, limit + 1)
-    items = [EventPublic.model_validate(dict(row)) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor([items[-1].occurred_at.isoformat(), items[-1].event_id])
-    return Page(items=items, next_cursor=next_cursor)
+    events = [EventPublic.model_validate(dict(row)) for row in rows]
+    return page_of(events, limit, lambda e: [e.occurred_at.isoformat(), e.event_id])
 
 
 def create_api(settings: Settings) -> FastAPI:
