@@ -43,13 +43,14 @@ class Authenticator:
         self._cache: dict[tuple[KeyKind, str], tuple[float, Principal | None]] = {}
 
     async def resolve(self, key: str, kind: KeyKind) -> Principal | None:
-        cache_key = (kind, hash_key(key))
+        key_hash = hash_key(key)
+        cache_key = (kind, key_hash)
         cached = self._cache.get(cache_key)
         now = time.monotonic()
         if cached and cached[0] > now:
             return cached[1]
         async with self.sessions() as session:
-            principal = await GatewayRepository(session).principal_for(key, kind)
+            principal = await GatewayRepository(session).principal_for(key_hash, kind)
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[cache_key] = (now + self.ttl_s, principal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from fastapi import Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -33,6 +34,12 @@ class Gateway:
     # Console sessions; None when sign-in is not configured (CDP_JWT_SECRET, GOOGLE_CLIENT_ID).
     tokens: SessionTokenService | None = None
     google: GoogleVerifier | None = None
+
+    @staticmethod
+    def of(request: Request) -> Gateway:
+        """The gateway the app's lifespan built, for a route handling `request`."""
+        gateway: Gateway = request.app.state.gateway
+        return gateway
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

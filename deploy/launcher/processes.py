@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psutil
 
 from deploy.launcher.layout import REPO
@@ -93,6 +94,14 @@ def stop_leftovers(pids: Path) -> list[str]:
                 stopped.append(info["name"])
         pidfile.unlink(missing_ok=True)
     return stopped
+
+
+def answers(url: str) -> bool:
+    """Whether a GET of `url` answers 200 right now (a probe: refused or failing is just False)."""
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -12,14 +12,12 @@ from functools import partial
 from importlib import import_module
 from pathlib import Path
 
-import httpx
-
 from cdpkit.kafka import ensure_topics
 from cdpkit.migrations import upgrade
 from cdpkit.settings import ServiceSettings
 from deploy.launcher import components
 from deploy.launcher.layout import Credentials, Layout
-from deploy.launcher.processes import Proc, port_open, stop_leftovers, wait_until
+from deploy.launcher.processes import Proc, answers, port_open, stop_leftovers, wait_until
 from deploy.launcher.services import MIGRATED, SERVICES, UPSTREAMS
 from schemas.topics import TOPICS
 
@@ -161,8 +159,8 @@ class Stack:
             )
             started.append((self._spawn(proc), port))
         for proc, port in started:
-            wait_until(proc.name, partial(_answers, f"http://127.0.0.1:{port}/healthz"), 60, proc)
-        wait_until("gateway readiness", lambda: _answers(f"{self.gateway_url}/readyz"), 60)
+            wait_until(proc.name, partial(answers, f"http://127.0.0.1:{port}/healthz"), 60, proc)
+        wait_until("gateway readiness", partial(answers, f"{self.gateway_url}/readyz"), 60)
 
     def _spawn(self, proc: Proc) -> Proc:
         proc.start()
@@ -171,7 +169,3 @@ class Stack:
 
     def _mark(self, step: str, since: float) -> None:
         self.timings[step] = round(time.monotonic() - since, 2)
-
-
-def _answers(url: str) -> bool:
-    return httpx.get(url, timeout=2).status_code == 200

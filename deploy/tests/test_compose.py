@@ -196,6 +196,7 @@ def test_environment_variables_are_fields_of_the_service_settings() -> None:
 
 def test_settings_accept_the_environment_compose_gives_them() -> None:
     variables = example_values()
+    checked = []
     for name, cmds in app_services().items():
         values = {
             key.lower(): interpolate(value, variables) for key, value in environment(services()[name]).items()
@@ -203,7 +204,13 @@ def test_settings_accept_the_environment_compose_gives_them() -> None:
         for module, _ in cmds:
             if module not in SCRIPT_ENV:
                 settings = importlib.import_module(f"{module}.settings").Settings
-                settings(**{key: value for key, value in values.items() if key in settings.model_fields})
+                built = settings(
+                    **{key: value for key, value in values.items() if key in settings.model_fields}
+                )
+                if "http_port" in values:
+                    assert built.http_port == int(values["http_port"]), name
+                checked.append(module)
+    assert {"gateway", "services.ingest", "services.profile"} <= set(checked)
 
 
 def test_serving_processes_listen_on_all_interfaces() -> None:

@@ -7,21 +7,14 @@ import signal
 import subprocess
 import sys
 
-import httpx
 import psutil
 
 from deploy.launcher.layout import REPO, Layout
+from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from tests.factories import wait_for
 
 PROFILE = "launcher-test"
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_run_reaches_ready_and_sigterm_stops_every_process_it_started(stack: Stack) -> None:
@@ -36,7 +29,7 @@ def test_run_reaches_ready_and_sigterm_stops_every_process_it_started(stack: Sta
     )
     try:
         wait_for(
-            lambda: _ready(f"http://127.0.0.1:{layout.ports.gateway}/readyz"),
+            lambda: answers(f"http://127.0.0.1:{layout.ports.gateway}/readyz"),
             bool,
             timeout_s=120,
             interval_s=0.5,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.adapters.tables import api_keys
 from gateway.domain.keys import hash_key
@@ -21,6 +22,11 @@ PUBLIC_COLUMNS = (
     api_keys.c.created_at,
     api_keys.c.revoked_at,
 )
+
+
+def _live_key(workspace_id: str, key_id: str) -> tuple[ColumnElement[bool], ...]:
+    """The key of that id in that workspace, unless it was revoked."""
+    return (api_keys.c.workspace_id == workspace_id, api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
 
 
 class KeyRepository:
@@ -43,11 +49,7 @@ class KeyRepository:
         """Replace a live key's secret; False when there is no such live key in the workspace."""
         result = await self.session.execute(
             update(api_keys)
-            .where(
-                api_keys.c.workspace_id == workspace_id,
-                api_keys.c.id == key_id,
-                api_keys.c.revoked_at.is_(None),
-            )
+            .where(*_live_key(workspace_id, key_id))
             .values(key_hash=hash_key(key), prefix=key[:12])
             .returning(api_keys.c.id)
         )
@@ -63,11 +65,7 @@ class KeyRepository:
     async def revoke(self, workspace_id: str, key_id: str) -> bool:
         result = await self.session.execute(
             update(api_keys)
-            .where(
-                api_keys.c.workspace_id == workspace_id,
-                api_keys.c.id == key_id,
-                api_keys.c.revoked_at.is_(None),
-            )
+            .where(*_live_key(workspace_id, key_id))
             .values(revoked_at=datetime.now(UTC))
             .returning(api_keys.c.id)
         )

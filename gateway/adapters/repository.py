@@ -16,7 +16,7 @@ class GatewayRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def principal_for(self, key: str, kind: KeyKind) -> Principal | None:
+    async def principal_for(self, key_hash: str, kind: KeyKind) -> Principal | None:
         """The live key of that kind with this secret, if any."""
         row = (
             await self.session.execute(
@@ -26,7 +26,7 @@ class GatewayRepository:
                     api_keys.c.scopes,
                     api_keys.c.rate_limit_per_minute,
                 ).where(
-                    api_keys.c.key_hash == hash_key(key),
+                    api_keys.c.key_hash == key_hash,
                     api_keys.c.kind == kind.value,
                     api_keys.c.revoked_at.is_(None),
                 )

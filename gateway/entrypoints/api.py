@@ -43,11 +43,6 @@ class UnsupportedMediaType(CdpError):
     status, code = 415, "unsupported_media_type"
 
 
-def _gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
 class WorkspaceCreate(BaseModel):
     name: Text = Field(min_length=1, max_length=200)
 
@@ -70,7 +65,7 @@ class WorkspacePublic(BaseModel):
 async def post_workspace(
     request: Request, body: Annotated[WorkspaceCreate, Body()]
 ) -> WorkspaceCreatedPublic:
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     await gateway.guard.admin(request, Scope.OPERATOR)
     created = await create_workspace(gateway.uow(), body.name)
     return WorkspaceCreatedPublic(**created.__dict__)
@@ -78,7 +73,7 @@ async def post_workspace(
 
 @workspaces.get("/current", response_model=WorkspacePublic, summary="The workspace of the calling key")
 async def current_workspace(request: Request) -> WorkspacePublic:
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     principal = await gateway.guard.admin(request, Scope.READ)
     async with gateway.sessions() as session:
         found = await GatewayRepository(session).get_workspace(principal.workspace_id)
@@ -89,7 +84,7 @@ async def current_workspace(request: Request) -> WorkspacePublic:
 
 @proxied.api_route("/v1/{path:path}", methods=["POST"], include_in_schema=False)
 async def tracking(request: Request, path: str) -> Response:
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     body = await request.body()  # bounded by BodyLimitMiddleware; the write key may be inside it
     principal = await gateway.guard.writer(request, body)
     return await gateway.upstreams.forward("ingest", request, principal, body)
@@ -99,7 +94,7 @@ async def tracking(request: Request, path: str) -> Response:
     "/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
 )
 async def api(request: Request, path: str) -> Response:
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     service = upstream_for(request.url.path)
     principal = await gateway.guard.admin(request, Scope.READ if request.method == "GET" else Scope.WRITE)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -118,7 +113,7 @@ async def openapi(request: Request) -> JSONResponse:
     cached = getattr(request.app.state, "openapi_cache", None)
     if cached and cached[0] > time.monotonic():
         return JSONResponse(cached[1])
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     documents: dict[str, dict[str, Any]] = {}
     missing = []
     for name, client in gateway.upstreams.clients.items():

@@ -74,11 +74,6 @@ class UserPage(BaseModel):
     next_cursor: str | None = None
 
 
-def _gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
 def _tokens(gateway: Gateway) -> SessionTokenService:
     if gateway.tokens is None:
         raise Unavailable("console sign-in is disabled: the gateway has no CDP_JWT_SECRET")
@@ -139,7 +134,7 @@ async def _member(repo: UserRepository, email: str, workspace_id: str | None) ->
 @router.post("/google", response_model=SessionPublic, summary="Sign in with a Google ID token")
 async def sign_in_with_google(request: Request, body: Annotated[SessionCreate, Body()]) -> SessionPublic:
     """Exchange a verified Google ID token of an invited user for console tokens."""
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     tokens, google = _tokens(gateway), _google(gateway)
     identity = await google.verify(body.id_token)
     allowed = parse_domains(gateway.settings.google_allowed_domains)
@@ -158,7 +153,7 @@ async def sign_in_with_google(request: Request, body: Annotated[SessionCreate, B
 @router.post("/refresh", response_model=SessionPublic, summary="New tokens for a refresh token")
 async def refresh_session(request: Request, body: Annotated[SessionRefresh, Body()]) -> SessionPublic:
     """Rotate: the refresh token works once and is exchanged for a new access and refresh token."""
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     tokens = _tokens(gateway)
     claims = tokens.verify(body.refresh_token, TokenType.REFRESH)
     if claims is None:
@@ -188,7 +183,7 @@ async def refresh_session(request: Request, body: Annotated[SessionRefresh, Body
 @router.post("/logout", status_code=204, summary="Sign out: revoke a refresh token")
 async def logout(request: Request, body: Annotated[SessionRefresh, Body()]) -> Response:
     """Revoke the refresh token; the access token lapses on its own within minutes."""
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     claims = _tokens(gateway).verify(body.refresh_token, TokenType.REFRESH)
     if claims is None:
         raise Unauthenticated("the refresh token is not valid or has expired")
@@ -201,7 +196,7 @@ async def logout(request: Request, body: Annotated[SessionRefresh, Body()]) -> R
 @router.post("/users", status_code=201, response_model=UserPublic, summary="Invite a console user (admin)")
 async def invite_user(request: Request, body: Annotated[UserCreate, Body()]) -> UserPublic:
     """Let a person sign in to the caller's workspace with these scopes."""
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     principal = await gateway.guard.admin(request, Scope.ADMIN)
     if refused := ungrantable(body.scopes, principal.scopes):
         raise Forbidden(
@@ -217,7 +212,7 @@ async def invite_user(request: Request, body: Annotated[UserCreate, Body()]) -> 
 @router.get("/users", response_model=UserPage, summary="The workspace's console users (admin)")
 async def list_users(request: Request) -> UserPage:
     """Every user of the caller's workspace, disabled ones included."""
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     principal = await gateway.guard.admin(request, Scope.ADMIN)
     async with gateway.sessions() as session:
         found = await UserRepository(session).in_workspace(principal.workspace_id)
@@ -227,7 +222,7 @@ async def list_users(request: Request) -> UserPage:
 @router.delete("/users/{user_id}", status_code=204, summary="Disable a console user (admin)")
 async def disable_user(request: Request, user_id: str) -> Response:
     """Disable the user and revoke their refresh tokens, so no session outlives the access token."""
-    gateway = _gateway(request)
+    gateway = Gateway.of(request)
     principal = await gateway.guard.admin(request, Scope.ADMIN)
     async with gateway.uow() as uow:
         repo = UserRepository(uow.session)

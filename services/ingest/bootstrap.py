@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from fastapi import Request
 from redis.asyncio import Redis
 
 from cdpkit.kafka import Publisher, encode, standard_headers, start_producer
@@ -22,6 +23,12 @@ class IngestService:
     redis: Redis
     dedupe: RedisDedupe
     publisher: Publisher
+
+    @staticmethod
+    def of(request: Request) -> IngestService:
+        """The service the app's lifespan built, for a route handling `request`."""
+        service: IngestService = request.app.state.service
+        return service
 
     async def publish(self, events: Sequence[CustomerEvent]) -> None:
         """Send the events keyed by customer and wait until Kafka acknowledged all of them."""

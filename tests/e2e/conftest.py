@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from deploy.launcher.processes import Proc
+from deploy.launcher.processes import Proc, answers
 from deploy.launcher.stack import Stack
 from tests.factories import wait_for
-
-
-def _status(url: str) -> int:
-    try:
-        return httpx.get(url, timeout=2).status_code
-    except httpx.HTTPError:
-        return 0
 
 
 @pytest.fixture
@@ -26,4 +18,4 @@ def ai_down(stack: Stack) -> Iterator[Proc]:
     ai.stop()
     yield ai
     ai.start()
-    wait_for(lambda: _status(stack.service_url("ai") + "/healthz"), lambda s: s == 200, timeout_s=30)
+    wait_for(lambda: answers(stack.service_url("ai") + "/healthz"), bool, timeout_s=30)

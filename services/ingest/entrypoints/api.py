@@ -81,13 +81,8 @@ def refuse_oversized(items: list[Any], limit: int) -> None:
             )
 
 
-def _service(request: Request) -> IngestService:
-    service: IngestService = request.app.state.service
-    return service
-
-
 async def _accept(request: Request, workspace_id: str, call_type: str | None) -> TrackingResponse:
-    service = _service(request)
+    service = IngestService.of(request)
     settings = service.settings
     body = await read_json(request, settings.max_request_bytes)
     if call_type is None:

@@ -10,13 +10,13 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from cdpkit.kafka import Publisher, encode, standard_headers, start_producer
 from cdpkit.settings import ServiceSettings
 from deploy.launcher.layout import REPO
+from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from schemas.customer_events import CustomerEvent, customer_event_key
 from schemas.topics import CUSTOMER_EVENTS, PROFILE_SNAPSHOTS
@@ -125,15 +125,8 @@ def start_worker(stack: Stack, **env: str) -> tuple[subprocess.Popen[bytes], int
         env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), **env},
         start_new_session=True,
     )
-    wait_for(lambda: _ready(port), bool, timeout_s=30, interval_s=0.3)
+    wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), bool, timeout_s=30, interval_s=0.3)
     return proc, port
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -143,7 +136,9 @@ def stack_worker_paused(stack: Stack) -> Iterator[None]:
     worker.stop()
     yield
     worker.start()
-    wait_for(lambda: _ready(stack.layout.ports.service(12)), bool, timeout_s=30, interval_s=0.3)
+    wait_for(
+        lambda: answers(stack.service_url("profile-worker") + "/readyz"), bool, timeout_s=30, interval_s=0.3
+    )
 
 
 def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_changes_nothing_twice(
