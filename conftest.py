@@ -6,6 +6,7 @@ Tests that use `stack` (directly or through another fixture) are marked `stack` 
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -13,10 +14,14 @@ import pytest
 
 from cdpkit.kafka import Publisher, start_producer
 from cdpkit.settings import ServiceSettings
+from deploy.launcher.layout import TEST_PROFILES
 from deploy.launcher.stack import Stack
 from gateway.tests.fake_google import FakeGoogle, serving_certs
 
-GOOGLE_CERTS_PORT = 18099  # the test profile's GOOGLE_CERTS_URL (deploy/launcher/stack.py)
+# Which test stack to use: several suites can run at once on one machine, each on its own ports.
+TEST_PROFILE = os.environ.get("CDP_TEST_PROFILE", "test")
+if TEST_PROFILE not in TEST_PROFILES:
+    raise pytest.UsageError(f"CDP_TEST_PROFILE must be one of {', '.join(TEST_PROFILES)}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,7 +33,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """The whole platform on the test ports (Kafka, PostgreSQL, Redis, every service, the gateway)."""
-    instance = Stack.for_profile("test")
+    instance = Stack.for_profile(TEST_PROFILE)
     try:
         instance.up()
     except Exception as error:
@@ -76,5 +81,5 @@ async def publisher(settings: ServiceSettings) -> AsyncIterator[Publisher]:
 def google(stack: Stack) -> Iterator[FakeGoogle]:
     """A fake Google serving its keys where the test stack's gateway looks (GOOGLE_CERTS_URL)."""
     fake = FakeGoogle.with_new_key("test-key-1")
-    with serving_certs(fake, GOOGLE_CERTS_PORT):
+    with serving_certs(fake, stack.google_certs_port):
         yield fake

@@ -30,7 +30,16 @@ PROFILES = {
     "launcher-test": Ports(kafka=29092, kafka_controller=29093, postgres=25433, redis=26380, gateway=28000),
     # Benchmarks (bench/) run on their own stack.
     "bench": Ports(kafka=39092, kafka_controller=39093, postgres=35433, redis=36380, gateway=38000),
+    "bench-b": Ports(kafka=47092, kafka_controller=47093, postgres=47433, redis=47380, gateway=48000),
+    # Extra test stacks, so that several checkouts or people can run `make test` on one machine at
+    # once (CDP_TEST_PROFILE=test-b make test).
+    "test-b": Ports(kafka=41092, kafka_controller=41093, postgres=41433, redis=41380, gateway=42000),
+    "test-c": Ports(kafka=43092, kafka_controller=43093, postgres=43433, redis=43380, gateway=44000),
+    "test-d": Ports(kafka=45092, kafka_controller=45093, postgres=45433, redis=45380, gateway=46000),
 }
+TEST_PROFILES = ("test", "test-b", "test-c", "test-d")
+# The fake Google that test stacks verify console sign-ins against listens on gateway port + this.
+GOOGLE_CERTS_OFFSET = 99
 
 
 @dataclass(frozen=True)

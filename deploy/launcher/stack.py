@@ -16,7 +16,7 @@ from cdpkit.kafka import ensure_topics
 from cdpkit.migrations import upgrade
 from cdpkit.settings import ServiceSettings
 from deploy.launcher import components
-from deploy.launcher.layout import Credentials, Layout
+from deploy.launcher.layout import GOOGLE_CERTS_OFFSET, TEST_PROFILES, Credentials, Layout
 from deploy.launcher.processes import Proc, answers, port_open, stop_leftovers, wait_until
 from deploy.launcher.services import MIGRATED, SERVICES, UPSTREAMS
 from schemas.topics import TOPICS
@@ -45,6 +45,11 @@ class Stack:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.layout.ports.gateway}"
+
+    @property
+    def google_certs_port(self) -> int:
+        """Where a test stack expects the fake Google's signing keys."""
+        return self.layout.ports.gateway + GOOGLE_CERTS_OFFSET
 
     def service_url(self, name: str) -> str:
         offset = next(s.port_offset for s in SERVICES if s.name == name)
@@ -132,11 +137,11 @@ class Stack:
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             **{key: self.env[key] for key in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL")},
         }
-        if self.layout.profile == "test":
+        if self.layout.profile in TEST_PROFILES:
             # Console sign-in against a fake Google: the tests serve its signing keys on this port.
             env["GOOGLE_CLIENT_ID"] = "cdp-test-client"
             env["GOOGLE_ALLOWED_DOMAINS"] = "example.com"
-            env["GOOGLE_CERTS_URL"] = "http://127.0.0.1:18099/certs"
+            env["GOOGLE_CERTS_URL"] = f"http://127.0.0.1:{self.google_certs_port}/certs"
         for name in UPSTREAMS:
             env[f"{name.upper()}_URL"] = self.service_url(name)
         workers = [s.name for s in SERVICES if s.command == "worker"]
