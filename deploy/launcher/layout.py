@@ -31,6 +31,7 @@ PROFILES = {
     # Benchmarks (bench/) run on their own stack.
     "bench": Ports(kafka=39092, kafka_controller=39093, postgres=35433, redis=36380, gateway=38000),
     "bench-b": Ports(kafka=47092, kafka_controller=47093, postgres=47433, redis=47380, gateway=48000),
+    "bench-c": Ports(kafka=49092, kafka_controller=49093, postgres=49433, redis=49380, gateway=50000),
     # Extra test stacks, so that several checkouts or people can run `make test` on one machine at
     # once (CDP_TEST_PROFILE=test-b make test).
     "test-b": Ports(kafka=41092, kafka_controller=41093, postgres=41433, redis=41380, gateway=42000),
