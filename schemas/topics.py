@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from schemas.customer_events import CustomerEvent
+from schemas.identity import IdentityEvent
 from schemas.profiles import ProfileSnapshot
 
 DAY_MS = 24 * 3600 * 1000
@@ -51,7 +52,14 @@ PROFILE_SNAPSHOTS = TopicSpec(
     compacted=True,
 )
 
-TOPICS: tuple[TopicSpec, ...] = (CUSTOMER_EVENTS, PROFILE_SNAPSHOTS)
+IDENTITY_EVENTS = TopicSpec(
+    name="cdp.identity-events.v1",
+    value_model=IdentityEvent,
+    key="`{workspace_id}:{customer_id}` — the survivor of a merge, or the erased customer",
+    description="Customers merged into one and customers erased, published by the profile service.",
+)
+
+TOPICS: tuple[TopicSpec, ...] = (CUSTOMER_EVENTS, PROFILE_SNAPSHOTS, IDENTITY_EVENTS)
 
 
 def topic(name: str) -> TopicSpec:
