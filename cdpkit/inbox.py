@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, func
+from collections.abc import Sequence
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,3 +32,21 @@ async def first_delivery(
         .returning(inbox.c.event_id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def first_deliveries(
+    session: AsyncSession, inbox: Table, consumer: str, keys: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Record many (workspace_id, event_id) at once; those not seen before (the others are skipped)."""
+    if not keys:
+        return set()
+    statement = text(
+        f"INSERT INTO {inbox.fullname} (consumer, workspace_id, event_id) "
+        "SELECT :consumer, w, e FROM unnest(CAST(:workspaces AS text[]), CAST(:events AS text[])) AS k(w, e) "
+        "ON CONFLICT DO NOTHING RETURNING workspace_id, event_id"
+    )
+    rows = await session.execute(
+        statement,
+        {"consumer": consumer, "workspaces": [w for w, _ in keys], "events": [e for _, e in keys]},
+    )
+    return {(row[0], row[1]) for row in rows}

@@ -2,7 +2,8 @@
 
 The relay claims rows with `FOR UPDATE SKIP LOCKED`, sends them, waits for Kafka's acknowledgement
 and deletes them in the same transaction. A crash after the send but before the delete re-sends the
-rows: consumers dedupe by `event_id`, so the effect stays exactly once.
+rows: consumers dedupe by `event_id`, so the effect stays exactly once. A row whose value is NULL is
+sent as a tombstone (a null value), which is how a compacted topic forgets a key.
 """
 
 from __future__ import annotations
@@ -42,18 +43,39 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("id", BigInteger, Identity(), primary_key=True),
         Column("topic", String(200), nullable=False),
         Column("key", LargeBinary, nullable=False),
-        Column("value", LargeBinary, nullable=False),
+        Column("value", LargeBinary, nullable=True),  # NULL: a tombstone
         Column("headers", JSONB, nullable=False, server_default="[]"),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
 
 
+OutboxMessage = tuple[str, bytes, bytes | None, Headers]  # topic, key, value (None: tombstone), headers
+
+
+def encode_headers(headers: Headers | None) -> list[list[str]]:
+    """Headers as the outbox stores them (JSON pairs of text)."""
+    return [[name, raw.decode()] for name, raw in (headers or [])]
+
+
 async def enqueue(
-    session: AsyncSession, outbox: Table, topic: str, key: bytes, value: bytes, headers: Headers | None = None
+    session: AsyncSession,
+    outbox: Table,
+    topic: str,
+    key: bytes,
+    value: bytes | None,
+    headers: Headers | None = None,
 ) -> None:
-    """Add a message to the outbox inside the caller's transaction."""
-    encoded = [[name, raw.decode()] for name, raw in (headers or [])]
-    await session.execute(outbox.insert().values(topic=topic, key=key, value=value, headers=encoded))
+    """Add a message to the outbox inside the caller's transaction (value None: a tombstone)."""
+    await session.execute(
+        outbox.insert().values(topic=topic, key=key, value=value, headers=encode_headers(headers))
+    )
+
+
+async def enqueue_many(session: AsyncSession, outbox: Table, messages: list[OutboxMessage]) -> None:
+    """Add many messages in one statement, in order, inside the caller's transaction."""
+    if messages:
+        rows = [{"topic": t, "key": k, "value": v, "headers": encode_headers(h)} for t, k, v, h in messages]
+        await session.execute(outbox.insert(), rows)
 
 
 class OutboxRelay:

@@ -1,79 +1,167 @@
-"""What the profile service does with each customer event."""
+"""What the profile service does with customer events: fold them, a batch at a time, exactly once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from cdpkit.kafka import Headers, encode, standard_headers
+import orjson
+
+from cdpkit.kafka import encode, standard_headers
+from cdpkit.outbox import OutboxMessage
 from schemas.customer_events import CustomerEvent
+from schemas.identity import erased_event, merged_event
 from schemas.profiles import ProfileSnapshot, profile_key
-from schemas.topics import PROFILE_SNAPSHOTS
-from services.profile.domain.profile import CustomerProfile
+from schemas.topics import IDENTITY_EVENTS, PROFILE_SNAPSHOTS
+from services.profile.adapters.batch_store import BatchStore
+from services.profile.adapters.codec import contract
+from services.profile.adapters.repository import Erased
+from services.profile.adapters.unit_of_work import ProfileUnitOfWork
+from services.profile.folding import BatchFold, event_name, identities_of
 
 CONSUMER = "profile.customer-events"
 
 
-class ProfileRepository(Protocol):
-    async def find_for_update(
-        self, workspace_id: str, ids: list[tuple[str, str]]
-    ) -> CustomerProfile | None: ...
-    async def add(self, profile: CustomerProfile) -> None: ...
-    async def save(self, profile: CustomerProfile) -> None: ...
-    async def link(self, workspace_id: str, ids: list[tuple[str, str]], customer_id: str) -> None: ...
-    async def record_event(self, event: CustomerEvent, customer_id: str) -> None: ...
-
-
-class ProfileUnitOfWork(Protocol):
+class BatchUnitOfWork(Protocol):
     @property
-    def profiles(self) -> ProfileRepository: ...
+    def batch(self) -> BatchStore: ...
 
     async def __aenter__(self) -> Any: ...
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
-    async def first_delivery(self, consumer: str, workspace_id: str, event_id: str) -> bool: ...
-    async def publish(self, topic: str, key: bytes, value: bytes, headers: Headers) -> None: ...
     async def commit(self) -> None: ...
 
 
-def identities_of(event: CustomerEvent) -> list[tuple[str, str]]:
-    """The identifiers in an event that point at its customer."""
-    call = event.payload
-    ids = []
-    if call.user_id:
-        ids.append(("user_id", call.user_id))
-    if call.anonymous_id:
-        ids.append(("anonymous_id", call.anonymous_id))
-    return ids
-
-
-async def apply_customer_event(event: CustomerEvent, uow: ProfileUnitOfWork) -> str:
-    """Fold the event into its customer's profile and publish the new snapshot, exactly once."""
+async def fold_batch(
+    events: Sequence[CustomerEvent], uow: BatchUnitOfWork, now: datetime | None = None
+) -> list[str]:
+    """Fold events (in partition order) in one transaction; per event `ok`, `duplicate` or `suppressed`."""
+    now = now or datetime.now(UTC)
     async with uow:
-        if not await uow.first_delivery(CONSUMER, event.workspace_id, event.event_id):
-            return "duplicate"
-        ids = identities_of(event)
-        profile = await uow.profiles.find_for_update(event.workspace_id, ids)
-        is_new = profile is None
-        if profile is None:
-            profile = CustomerProfile.new(event.workspace_id, event.occurred_at)
-        changed = profile.apply(event)
-        await (uow.profiles.add(profile) if is_new else uow.profiles.save(profile))
-        await uow.profiles.link(event.workspace_id, ids, profile.customer_id)
-        await uow.profiles.record_event(event, profile.customer_id)
-        snapshot = ProfileSnapshot(
-            event_id=f"snapshot:{profile.customer_id}:{profile.version}",
-            workspace_id=event.workspace_id,
-            occurred_at=event.occurred_at,
-            payload=profile.as_contract(),
-            changed_fields=changed,
-        )
-        await uow.publish(
-            PROFILE_SNAPSHOTS.name,
-            profile_key(event.workspace_id, profile.customer_id),
-            encode(snapshot),
-            standard_headers(snapshot.type, snapshot.event_id),
-        )
+        store = uow.batch
+        keys = [(e.workspace_id, e.event_id) for e in events]
+        fresh = await store.first_deliveries(CONSUMER, list(dict.fromkeys(keys)))
+        outcomes, todo = [], []
+        for event, key in zip(events, keys, strict=True):
+            if key in fresh:
+                fresh.discard(key)  # a second copy inside the batch is a duplicate too
+                outcomes.append("ok")
+                todo.append(event)
+            else:
+                outcomes.append("duplicate")
+        wanted = {(e.workspace_id, kind, value) for e in todo for kind, value in identities_of(e)}
+        erased = await store.suppressed(wanted)
+        if erased:
+            for index, event in enumerate(events):
+                named = {(event.workspace_id, k, v) for k, v in identities_of(event)}
+                if outcomes[index] == "ok" and named & erased:
+                    outcomes[index] = "suppressed"
+            todo = [e for e, o in zip(events, outcomes, strict=True) if o == "ok"]
+        links = await store.links(wanted)
+        fold = BatchFold(links=links, profiles=await store.lock_profiles(set(_customers(links))))
+        for event in todo:
+            fold.fold(event)
+        await _write(fold, store, now)
         await uow.commit()
-    return "ok"
+    return outcomes
+
+
+async def apply_customer_event(event: CustomerEvent, uow: BatchUnitOfWork) -> str:
+    """Fold one event (a batch of one): `ok`, `duplicate` or `suppressed`."""
+    [outcome] = await fold_batch([event], uow)
+    return outcome
+
+
+def _customers(links: dict[tuple[str, str, str], str]) -> list[tuple[str, str]]:
+    return [(workspace, customer) for (workspace, _, _), customer in links.items()]
+
+
+async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
+    """Everything the fold collected, each kind of row in one statement."""
+    final = fold.final
+    await store.add_links({key: final((key[0], c))[1] for key, c in fold.new_links.items()})
+    stored_merges = [m for m in fold.merges if m.existed]
+    await store.move_customers(
+        {(m.workspace_id, m.merged_id): final((m.workspace_id, m.survivor_id))[1] for m in stored_merges}
+    )
+    survivors = fold.survivors()
+    await store.save_profiles([fold.profiles[key] for key in survivors], now)
+    await store.add_events(
+        [
+            (
+                event.workspace_id,
+                event.event_id,
+                final(key)[1],
+                event.type,
+                event_name(event),
+                event.occurred_at,
+                event.received_at,
+                orjson.dumps(event.payload.model_dump(mode="json")).decode(),
+            )
+            for event, key in fold.timeline
+        ]
+    )
+    await store.add_counts(fold.daily_counts())
+    messages: list[OutboxMessage] = []
+    for merge in stored_merges:
+        survivor = final((merge.workspace_id, merge.survivor_id))[1]
+        change = merged_event(merge.workspace_id, survivor, merge.merged_id, merge.cause_event_id, merge.at)
+        messages.append(
+            (
+                IDENTITY_EVENTS.name,
+                profile_key(merge.workspace_id, survivor),
+                encode(change),
+                standard_headers(change.type, change.event_id),
+            )
+        )
+        messages.append(tombstone(merge.workspace_id, merge.merged_id))
+    for key in survivors:
+        changed = fold.changed.get(key, set())
+        if changed or key in fold.created:
+            messages.append(
+                snapshot(fold.profiles[key], sorted(changed), fold.last_event_at.get(key, now), now)
+            )
+    await store.publish(messages)
+
+
+def snapshot(profile: Any, changed: list[str], at: datetime, now: datetime) -> OutboxMessage:
+    """The outbox row of a profile's snapshot; its id names the version, so a resend is recognisable."""
+    message = ProfileSnapshot(
+        event_id=f"snapshot:{profile.customer_id}:{profile.version}",
+        workspace_id=profile.workspace_id,
+        occurred_at=at,
+        payload=contract(profile, now),
+        changed_fields=changed,
+    )
+    return (
+        PROFILE_SNAPSHOTS.name,
+        profile_key(profile.workspace_id, profile.customer_id),
+        encode(message),
+        standard_headers(message.type, message.event_id),
+    )
+
+
+def tombstone(workspace_id: str, customer_id: str) -> OutboxMessage:
+    """A null value for the customer's key: compaction then forgets the customer's snapshots."""
+    headers = standard_headers("profile.tombstone", f"tombstone:{customer_id}")
+    return (PROFILE_SNAPSHOTS.name, profile_key(workspace_id, customer_id), None, headers)
+
+
+async def erase_customer(workspace_id: str, ref: str, uow: ProfileUnitOfWork) -> Erased | None:
+    """GDPR erase: delete everything kept about the customer, suppress its identities, publish it."""
+    async with uow:
+        customer_id = await uow.profiles.customer_id(workspace_id, ref)
+        if customer_id is None:
+            return None
+        erased = await uow.profiles.erase(workspace_id, customer_id)
+        change = erased_event(workspace_id, customer_id, erased.user_id, datetime.now(UTC))
+        key = profile_key(workspace_id, customer_id)
+        await uow.publish(
+            IDENTITY_EVENTS.name, key, encode(change), standard_headers(change.type, change.event_id)
+        )
+        await uow.publish(*tombstone(workspace_id, customer_id))
+        await uow.commit()
+    return erased

@@ -1,0 +1,254 @@
+"""The worker's batch writes: every statement takes the whole batch (arrays, COPY), never one row.
+
+Runs inside the unit of work's transaction on its asyncpg connection. Never commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, Numeric, SmallInteger, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cdpkit.inbox import first_deliveries
+from cdpkit.outbox import OutboxMessage
+from services.profile.adapters.codec import columns_of, contract, dump_state, load_state
+from services.profile.adapters.tables import CONTRACT_COLUMNS, inbox, outbox
+from services.profile.domain.profile import CustomerProfile
+from services.profile.folding import CountKey, CustomerKey, LinkKey
+
+
+def _pg_type(column_type: object) -> str:
+    """The PostgreSQL array element type a column's values are sent as."""
+    for kind, name in (
+        (Boolean, "boolean"),
+        (Float, "double precision"),
+        (Numeric, "numeric"),
+        (BigInteger, "bigint"),
+        (SmallInteger, "smallint"),
+        (Integer, "integer"),
+        (DateTime, "timestamptz"),
+        (JSONB, "jsonb"),
+    ):
+        if isinstance(column_type, kind):
+            return name
+    return "text"
+
+
+_COLUMNS = [(c.name, _pg_type(c.type)) for c in CONTRACT_COLUMNS]
+
+
+class IdentityRace(Exception):
+    """Another transaction linked one of the batch's new identities first: retry the batch."""
+
+
+class StaleIdentity(Exception):
+    """An identity points at a customer that is gone (erased meanwhile): retry the batch."""
+
+
+def identity_hash(value: str) -> str:
+    """What the suppression list keeps of an erased identity."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _upsert_customers_sql() -> str:
+    names = ["workspace_id", "customer_id", "version", "doc", *[n for n, _ in _COLUMNS], "created_at"]
+    types = ["text", "text", "integer", "jsonb", *[t for _, t in _COLUMNS], "timestamptz"]
+    arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names[2:-1])
+    return (
+        f"INSERT INTO profile.customers ({', '.join(names)}) "
+        f"SELECT {', '.join(names[:-1])}, coalesce(created_at, now()) "
+        f"FROM unnest({arrays}) AS r({', '.join(names)}) "
+        f"ON CONFLICT (workspace_id, customer_id) DO UPDATE SET {updates}, updated_at = now()"
+    )
+
+
+_UPSERT_CUSTOMERS = _upsert_customers_sql()
+_INSERT_COUNTS = (
+    "INSERT INTO profile.daily_counts AS d (workspace_id, customer_id, name, day, prop, value, count)"
+)
+_EVENT_COLUMNS = [
+    "workspace_id",
+    "event_id",
+    "customer_id",
+    "type",
+    "name",
+    "occurred_at",
+    "received_at",
+    "payload",
+]
+
+
+class BatchStore:
+    """Batch reads and writes of the profile tables inside one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._raw: asyncpg.Connection | None = None
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._raw is None:
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            self._raw = raw.driver_connection
+            assert self._raw is not None
+        if not self._raw.is_in_transaction():
+            # The session begins its transaction lazily: make it start before raw statements run.
+            await self.session.execute(text("SELECT 1"))
+        return self._raw
+
+    async def first_deliveries(self, consumer: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        return await first_deliveries(self.session, inbox, consumer, keys)
+
+    async def suppressed(self, links: Iterable[LinkKey]) -> set[LinkKey]:
+        """The identities among `links` that belong to erased customers."""
+        by_hash = {(w, k, identity_hash(v)): (w, k, v) for w, k, v in links}
+        if not by_hash:
+            return set()
+        rows = await (await self._connection()).fetch(
+            "SELECT s.workspace_id, s.kind, s.value_hash FROM profile.suppressions s "
+            "JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(w, k, h) "
+            "ON s.workspace_id = q.w AND s.kind = q.k AND s.value_hash = q.h",
+            *_columns(list(by_hash), 3),
+        )
+        return {by_hash[(r[0], r[1], r[2])] for r in rows}
+
+    async def links(self, keys: Iterable[LinkKey]) -> dict[LinkKey, str]:
+        """Which customer each identity points at (unknown identities are left out)."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = await (await self._connection()).fetch(
+            "SELECT i.workspace_id, i.kind, i.value, i.customer_id FROM profile.identities i "
+            "JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(w, k, v) "
+            "ON i.workspace_id = q.w AND i.kind = q.k AND i.value = q.v",
+            *_columns(wanted, 3),
+        )
+        return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+    async def lock_profiles(self, keys: Iterable[CustomerKey]) -> dict[CustomerKey, CustomerProfile]:
+        """The customers' profiles, row-locked in key order (so concurrent batches cannot deadlock)."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = await (await self._connection()).fetch(
+            "SELECT c.workspace_id, c.customer_id, c.doc::text FROM profile.customers c "
+            "JOIN unnest($1::text[], $2::text[]) AS q(w, id) "
+            "ON c.workspace_id = q.w AND c.customer_id = q.id "
+            "ORDER BY c.workspace_id, c.customer_id FOR UPDATE OF c",
+            *_columns(wanted, 2),
+        )
+        found = {(r[0], r[1]): load_state(r[2]) for r in rows}
+        if len(found) != len(wanted):
+            raise StaleIdentity(f"{len(wanted) - len(found)} linked customers are gone")
+        return found
+
+    async def add_links(self, links: dict[LinkKey, str]) -> None:
+        """Link new identities; `IdentityRace` if another transaction linked one of them first."""
+        if not links:
+            return
+        keys = sorted(links)
+        inserted = await (await self._connection()).fetch(
+            "INSERT INTO profile.identities (workspace_id, kind, value, customer_id) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            *_columns(keys, 3),
+            [links[k] for k in keys],
+        )
+        if len(inserted) != len(keys):
+            raise IdentityRace(f"{len(keys) - len(inserted)} identities were linked concurrently")
+
+    async def move_customers(self, moves: dict[CustomerKey, str]) -> None:
+        """Give each merged customer's identities, timeline and counts to its survivor; delete it."""
+        if not moves:
+            return
+        keys = sorted(moves)
+        args = (*_columns(keys, 2), [moves[k] for k in keys])
+        join = "unnest($1::text[], $2::text[], $3::text[]) AS m(w, merged, survivor)"
+        connection = await self._connection()
+        for table in ("identities", "events"):
+            await connection.execute(
+                f"UPDATE profile.{table} t SET customer_id = m.survivor FROM {join} "
+                "WHERE t.workspace_id = m.w AND t.customer_id = m.merged",
+                *args,
+            )
+        await connection.execute(
+            f"{_INSERT_COUNTS} "
+            "SELECT m.w, m.survivor, d.name, d.day, d.prop, d.value, sum(d.count) "
+            "FROM profile.daily_counts d "
+            f"JOIN {join} ON d.workspace_id = m.w AND d.customer_id = m.merged "
+            "GROUP BY m.w, m.survivor, d.name, d.day, d.prop, d.value "
+            "ON CONFLICT (workspace_id, customer_id, name, day, prop, value) "
+            "DO UPDATE SET count = d.count + EXCLUDED.count",
+            *args,
+        )
+        for table in ("daily_counts", "customers"):
+            await connection.execute(
+                f"DELETE FROM profile.{table} t USING {join} "
+                "WHERE t.workspace_id = m.w AND t.customer_id = m.merged",
+                *args,
+            )
+
+    async def save_profiles(self, profiles: Sequence[CustomerProfile], now: datetime) -> None:
+        """Insert or update the profiles: state, version and the contract's columns."""
+        if not profiles:
+            return
+        columns: list[list[Any]] = [[] for _ in range(4 + len(_COLUMNS) + 1)]
+        for profile in profiles:
+            view = contract(profile, now)
+            values = columns_of(view)
+            row = [profile.workspace_id, profile.customer_id, profile.version, dump_state(profile)]
+            row += [values[name] for name, _ in _COLUMNS]
+            row.append(getattr(view, "created_at", None))
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        await (await self._connection()).execute(_UPSERT_CUSTOMERS, *columns)
+
+    async def add_events(self, rows: list[tuple[Any, ...]]) -> None:
+        """Timeline rows, as tuples in the order of `_EVENT_COLUMNS`."""
+        if rows:
+            await (await self._connection()).copy_records_to_table(
+                "events",
+                schema_name="profile",
+                records=rows,
+                columns=_EVENT_COLUMNS,
+            )
+
+    async def add_counts(self, counts: Counter[CountKey]) -> None:
+        if not counts:
+            return
+        keys = sorted(counts)
+        await (await self._connection()).execute(
+            f"{_INSERT_COUNTS} SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], "
+            "$5::text[], $6::text[], $7::integer[]) "
+            "ON CONFLICT (workspace_id, customer_id, name, day, prop, value) "
+            "DO UPDATE SET count = d.count + EXCLUDED.count",
+            *_columns(keys, 6),
+            [counts[k] for k in keys],
+        )
+
+    async def publish(self, messages: list[OutboxMessage]) -> None:
+        """Outbox rows, in order."""
+        if messages:
+            await (await self._connection()).copy_records_to_table(
+                outbox.name,
+                schema_name="profile",
+                records=[(t, k, v, _headers_json(h)) for t, k, v, h in messages],
+                columns=["topic", "key", "value", "headers"],
+            )
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+def _headers_json(headers: list[tuple[str, bytes]]) -> str:
+    return orjson.dumps([[name, raw.decode()] for name, raw in headers]).decode()
