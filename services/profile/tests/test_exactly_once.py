@@ -25,7 +25,7 @@ from services.profile.bootstrap import ProfileService, bootstrap
 from services.profile.handlers import apply_customer_event
 from services.profile.settings import Settings
 from tests.factories import eventually, identify_event, track_event, unique, wait_for
-from tests.kafka_tools import committed_and_end, read_all
+from tests.kafka_tools import committed_and_end, end_offsets, read_all, read_since
 
 
 @pytest.fixture
@@ -174,3 +174,77 @@ def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_chang
         dict(r.headers)["event-id"].decode() for r in snapshots if r.key.startswith(f"{workspace}:".encode())
     }
     assert len(mine) == 1 and mine.pop().endswith(":1")
+
+
+def test_a_worker_killed_after_committing_a_whole_batch_refolds_none_of_it(
+    stack: Stack, settings: ServiceSettings, stack_worker_paused: None
+) -> None:
+    bootstrap_servers = settings.kafka_bootstrap_servers
+    workspace = unique("ws")
+    users = [unique("user") for _ in range(30)]
+    batch = [identify_event(workspace, u, first_name="B") for u in users]
+    batch += [
+        track_event(workspace, u, event="Product Viewed", category="Bags") for u in users for _ in range(3)
+    ]
+    doomed, _ = start_worker(stack, CONSUMER_COMMIT_INTERVAL_MS=str(3_600_000))
+    try:
+        asyncio.run(send(settings, *batch))
+        wait_for(
+            lambda: [customer_now(settings, workspace, u) for u in users],
+            lambda found: all(c is not None and c[0] == 4 for c in found),
+            timeout_s=30,
+        )
+        committed, end = asyncio.run(committed_and_end(bootstrap_servers, "profile", CUSTOMER_EVENTS.name))
+        assert committed < end, "the offsets must still be uncommitted when the worker dies"
+    finally:
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+
+    survivor, _ = start_worker(stack)
+    try:
+        wait_for(
+            lambda: asyncio.run(committed_and_end(bootstrap_servers, "profile", CUSTOMER_EVENTS.name)),
+            lambda offsets: offsets[0] == offsets[1],
+            timeout_s=30,
+        )
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(timeout=20)
+
+    assert [customer_now(settings, workspace, u) for u in users] == [(4, 4, 4)] * len(users)
+
+
+def test_a_poison_message_inside_a_batch_is_dead_lettered_alone(
+    stack: Stack, settings: ServiceSettings, stack_worker_paused: None
+) -> None:
+    workspace, user = unique("ws"), unique("user")
+    good = [track_event(workspace, user, event="Product Viewed") for _ in range(10)]
+
+    async def produce() -> None:
+        producer = await start_producer(settings)
+        try:
+            publisher = Publisher(producer, "tests")
+            key = customer_event_key(workspace, user)
+            for event in good[:5]:
+                await publisher.publish(CUSTOMER_EVENTS.name, key, encode(event), [])
+            await publisher.publish(
+                CUSTOMER_EVENTS.name, key, b'{"not": "an event"}', [("event-id", b"poison")]
+            )
+            for event in good[5:]:
+                await publisher.publish(CUSTOMER_EVENTS.name, key, encode(event), [])
+        finally:
+            await producer.stop()
+
+    dlq_before = asyncio.run(end_offsets(settings.kafka_bootstrap_servers, CUSTOMER_EVENTS.dlq))
+    asyncio.run(produce())  # produced while no worker runs: the next worker gets all 11 in one fetch
+    worker, _ = start_worker(stack)
+    try:
+        wait_for(lambda: customer_now(settings, workspace, user), lambda c: c is not None and c[0] == 10)
+        dead = asyncio.run(
+            read_since(settings.kafka_bootstrap_servers, dlq_before, lambda records: len(records) >= 1)
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=20)
+    assert customer_now(settings, workspace, user) == (10, 10, 10)
+    assert [r.value for r in dead] == [b'{"not": "an event"}']
