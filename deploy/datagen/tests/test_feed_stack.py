@@ -38,4 +38,6 @@ def test_a_generated_shop_goes_through_ingest_without_a_rejection_and_becomes_pr
         if customer.anonymous_id:
             anonymous_first += 1
             assert customer.anonymous_id in profile["anonymous_ids"]  # the identify linked both ids
+            by_device = get_customer(gateway, admin_headers, customer.anonymous_id).json()
+            assert by_device["customer_id"] == profile["customer_id"]
     assert anonymous_first
