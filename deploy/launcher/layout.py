@@ -28,15 +28,16 @@ PROFILES = {
     "test": Ports(kafka=19092, kafka_controller=19093, postgres=15433, redis=16380, gateway=18000),
     # The launcher's own test runs a whole `run` beside the test stack.
     "launcher-test": Ports(kafka=29092, kafka_controller=29093, postgres=25433, redis=26380, gateway=28000),
-    # Benchmarks (bench/) run on their own stack.
-    "bench": Ports(kafka=39092, kafka_controller=39093, postgres=35433, redis=36380, gateway=38000),
-    "bench-b": Ports(kafka=47092, kafka_controller=47093, postgres=47433, redis=47380, gateway=48000),
-    "bench-c": Ports(kafka=49092, kafka_controller=49093, postgres=49433, redis=49380, gateway=50000),
+    # Benchmarks (bench/) run on their own stacks. Every port stays below 32768, where Linux's
+    # ephemeral range (outgoing connections) starts, so a stack never finds its port briefly taken.
+    "bench": Ports(kafka=30092, kafka_controller=30093, postgres=30433, redis=30380, gateway=31000),
+    "bench-b": Ports(kafka=12092, kafka_controller=12093, postgres=12433, redis=12380, gateway=13000),
+    "bench-c": Ports(kafka=14092, kafka_controller=14093, postgres=14433, redis=14380, gateway=11000),
     # Extra test stacks, so that several checkouts or people can run `make test` on one machine at
     # once (CDP_TEST_PROFILE=test-b make test).
-    "test-b": Ports(kafka=41092, kafka_controller=41093, postgres=41433, redis=41380, gateway=42000),
-    "test-c": Ports(kafka=43092, kafka_controller=43093, postgres=43433, redis=43380, gateway=44000),
-    "test-d": Ports(kafka=45092, kafka_controller=45093, postgres=45433, redis=45380, gateway=46000),
+    "test-b": Ports(kafka=20092, kafka_controller=20093, postgres=20433, redis=20380, gateway=21000),
+    "test-c": Ports(kafka=22092, kafka_controller=22093, postgres=22433, redis=22380, gateway=23000),
+    "test-d": Ports(kafka=24092, kafka_controller=24093, postgres=24433, redis=24380, gateway=25000),
 }
 TEST_PROFILES = ("test", "test-b", "test-c", "test-d")
 # The fake Google that test stacks verify console sign-ins against listens on gateway port + this.
