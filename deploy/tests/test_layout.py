@@ -10,7 +10,7 @@ EPHEMERAL_START = 32768  # Linux's net.ipv4.ip_local_port_range starts here by d
 
 def test_no_two_profiles_share_a_port_and_none_is_in_the_ephemeral_range() -> None:
     owners: dict[int, str] = {}
-    offsets = [0, GOOGLE_CERTS_OFFSET, *(service.port_offset for service in SERVICES)]
+    offsets = {0, GOOGLE_CERTS_OFFSET, *(service.port_offset for service in SERVICES)}
     for name, ports in PROFILES.items():
         used = [ports.kafka, ports.kafka_controller, ports.postgres, ports.redis]
         used += [ports.service(offset) for offset in offsets]
