@@ -143,9 +143,13 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     checks: Callable[[], Mapping[str, Check]] = dict,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
+    inner_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
     **fastapi_options: Any,
 ) -> FastAPI:
-    """A service's app: its routers plus /healthz, /readyz, /metrics, the error format and middleware."""
+    """A service's app: its routers plus /healthz, /readyz, /metrics, the error format and middleware.
+
+    `inner_middleware` runs closest to the routes, inside the request id and metrics middleware.
+    """
     app = FastAPI(title=title, lifespan=lifespan, **fastapi_options)
     token = settings.cdp_internal_token
     app.state.internal_token = token.get_secret_value() if token else None
@@ -154,6 +158,8 @@ def create_app(
     app.add_route("/metrics", metrics_response, include_in_schema=False)
     for router in routers:
         app.include_router(router)
+    for middleware in inner_middleware:
+        app.add_middleware(middleware)
     app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
     app.add_middleware(RequestIdMiddleware)
     document_error_format(app)

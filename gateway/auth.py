@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import gzip
@@ -10,7 +11,6 @@ import zlib
 from typing import Protocol
 
 import orjson
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cdpkit.errors import Forbidden, Unauthenticated
@@ -41,19 +41,34 @@ class Authenticator:
         self.ttl_s = ttl_s
         self.session_tokens = session_tokens
         self._cache: dict[tuple[KeyKind, str], tuple[float, Principal | None]] = {}
+        # One lookup per key at a time: when a hot key's entry expires, its callers share one query.
+        self._lookups: dict[tuple[KeyKind, str], asyncio.Future[Principal | None]] = {}
 
     async def resolve(self, key: str, kind: KeyKind) -> Principal | None:
         key_hash = hash_key(key)
         cache_key = (kind, key_hash)
         cached = self._cache.get(cache_key)
-        now = time.monotonic()
-        if cached and cached[0] > now:
+        if cached and cached[0] > time.monotonic():
             return cached[1]
-        async with self.sessions() as session:
-            principal = await GatewayRepository(session).principal_for(key_hash, kind)
+        pending = self._lookups.get(cache_key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        pending = asyncio.get_running_loop().create_future()
+        self._lookups[cache_key] = pending
+        try:
+            async with self.sessions() as session:
+                principal = await GatewayRepository(session).principal_for(key_hash, kind)
+        except BaseException as error:
+            pending.set_exception(error)
+            pending.exception()  # retrieved: the callers waiting on it get it raised
+            raise
+        else:
+            pending.set_result(principal)
+        finally:
+            del self._lookups[cache_key]
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[cache_key] = (now + self.ttl_s, principal)
+        self._cache[cache_key] = (time.monotonic() + self.ttl_s, principal)
         return principal
 
     def forget(self, key_id: str) -> None:
@@ -62,10 +77,9 @@ class Authenticator:
             if principal is not None and principal.key_id == key_id:
                 del self._cache[cache_key]
 
-    async def admin(self, request: Request, needed: Scope) -> Principal:
-        """The Bearer key's principal, if it has the scope `needed`."""
-        header = request.headers.get("authorization", "")
-        scheme, _, key = header.partition(" ")
+    async def admin(self, authorization: str, needed: Scope) -> Principal:
+        """The principal of the Bearer key (or session token) in `authorization`, if it has scope `needed`."""
+        scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise Unauthenticated(
                 "send an admin API key as `Authorization: Bearer <key>`",
@@ -82,9 +96,9 @@ class Authenticator:
             raise Forbidden(f"this key lacks the `{needed.value}` scope", details={"needed": needed.value})
         return principal
 
-    async def writer(self, request: Request, body: bytes) -> Principal:
+    async def writer(self, authorization: str, content_encoding: str, body: bytes) -> Principal:
         """The write key's principal, from HTTP Basic (`writeKey:`) or `writeKey` in the JSON body."""
-        key = _basic_user(request.headers.get("authorization", "")) or _body_write_key(request, body)
+        key = _basic_user(authorization) or _body_write_key(content_encoding, body)
         if not key:
             raise Unauthenticated(
                 "send the write key as HTTP Basic user (`writeKey:`) or as `writeKey` in the body",
@@ -109,9 +123,9 @@ def _basic_user(header: str) -> str | None:
     return user or None
 
 
-def _body_write_key(request: Request, body: bytes) -> str | None:
+def _body_write_key(content_encoding: str, body: bytes) -> str | None:
     try:
-        if request.headers.get("content-encoding", "").lower() == "gzip":
+        if content_encoding.lower() == "gzip":
             body = gzip.decompress(body)
         parsed = orjson.loads(body)
     except (orjson.JSONDecodeError, OSError, EOFError, zlib.error):

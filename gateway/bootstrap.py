@@ -45,7 +45,7 @@ class Gateway:
         return UnitOfWork(self.sessions)
 
     async def close(self) -> None:
-        await self.upstreams.close()
+        self.upstreams.close()
         await self.redis.aclose()
         await self.engine.dispose()
 

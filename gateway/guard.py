@@ -6,6 +6,7 @@ import logging
 
 from fastapi import Request
 from prometheus_client import Counter
+from starlette.types import Scope as AsgiScope
 
 from cdpkit.errors import RateLimited
 from gateway.adapters.ratelimit import Limit, RedisRateLimiter
@@ -30,17 +31,23 @@ class Guard:
 
     async def admin(self, request: Request, needed: Scope) -> Principal:
         """An admin key or session with scope `needed`, within its rate limits."""
-        principal = await self.auth.admin(request, needed)
-        await self._limit(request, principal)
+        return await self.admin_of(request.scope, needed)
+
+    async def admin_of(self, scope: AsgiScope, needed: Scope) -> Principal:
+        """The same for a raw ASGI request (the proxied routes)."""
+        principal = await self.auth.admin(header(scope, b"authorization"), needed)
+        await self._limit(scope, principal)
         return principal
 
-    async def writer(self, request: Request, body: bytes) -> Principal:
+    async def writer_of(self, scope: AsgiScope, body: bytes) -> Principal:
         """A write key, within its rate limits."""
-        principal = await self.auth.writer(request, body)
-        await self._limit(request, principal)
+        principal = await self.auth.writer(
+            header(scope, b"authorization"), header(scope, b"content-encoding"), body
+        )
+        await self._limit(scope, principal)
         return principal
 
-    async def _limit(self, request: Request, principal: Principal) -> None:
+    async def _limit(self, scope: AsgiScope, principal: Principal) -> None:
         limits = [
             Limit(
                 f"key:{principal.key_id}", principal.rate_limit_per_minute or self.defaults[principal.kind]
@@ -53,7 +60,8 @@ class Guard:
             # Redis down must not take the API down with it: serve, and say so in the logs.
             log.warning("rate limiter unavailable; request allowed", exc_info=True)
             return
-        request.state.rate_limit_headers = decision.headers()
+        # Read by EdgeHeadersMiddleware, which puts them on the response.
+        scope.setdefault("state", {})["rate_limit_headers"] = decision.headers()
         if not decision.allowed:
             RATE_LIMITED.labels(principal.kind.value).inc()
             raise RateLimited(
@@ -61,3 +69,11 @@ class Guard:
                 details={"limit_per_minute": decision.limit},
                 headers=decision.headers(),
             )
+
+
+def header(scope: AsgiScope, name: bytes) -> str:
+    """The first value of a request header (`name` lower-case), or ""."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
-from starlette.background import BackgroundTask
-from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.types import Scope, Send
 
-from cdpkit.errors import NotFound, Unavailable
+from cdpkit.errors import Unavailable
 from cdpkit.logging import request_id_var
 from cdpkit.tenancy import INTERNAL_TOKEN_HEADER, SCOPES_HEADER, WORKSPACE_HEADER
+from gateway.adapters.upstream_http import Body, UpstreamError, UpstreamPool, UpstreamTimeout
 from gateway.domain.circuit import CircuitBreaker
 from gateway.domain.keys import Principal
 from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Path prefixes the gateway exposes and the service that serves each.
 ROUTES: tuple[tuple[str, str], ...] = (
@@ -31,43 +32,51 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/ai", "ai"),
 )
 _HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"te",
+    b"trailers",
+    b"transfer-encoding",
+    b"upgrade",
+    b"host",
 }
-_NOT_RETURNED = _HOP_BY_HOP | {"date", "server", "x-request-id"}
-_NEVER_FORWARDED = {"authorization", WORKSPACE_HEADER, INTERNAL_TOKEN_HEADER, SCOPES_HEADER, "x-request-id"}
+# The client's framing is not the upstream's: the pool sets content-length or chunked itself.
+_NOT_FORWARDED = _HOP_BY_HOP | {
+    b"content-length",
+    b"authorization",
+    WORKSPACE_HEADER.encode(),
+    INTERNAL_TOKEN_HEADER.encode(),
+    SCOPES_HEADER.encode(),
+    b"x-request-id",
+}
+# A body of known length passes through unchanged, so its content-length stays; uvicorn chunks the rest.
+_NOT_RETURNED = _HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 
 
-def raw_path(request: Request) -> str:
+def raw_path(scope: Scope) -> str:
     """The path as the client sent it, still percent-encoded (decoding it could change its meaning)."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
+    raw = scope.get("raw_path") or scope["path"].encode()
     # Keep escapes and URL syntax; escape whatever else a client managed to send (e.g. control bytes).
     return quote(raw.decode("latin-1"), safe="/%:@!$&'()*+,;=-._~")
 
 
-def upstream_for(path: str) -> str:
-    """The service that serves a path; 404 when none does."""
+def route_of(path: str) -> tuple[str, str] | None:
+    """The route prefix that `path` falls under and the service that serves it, if any does."""
     for prefix, service in ROUTES:
-        if path == prefix or path.startswith(prefix + "/"):
-            return service
-    raise NotFound(f"no route for {path}")
+        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+            return prefix, service
+    return None
 
 
 @dataclass
 class Upstreams:
-    """One pooled HTTP client and one circuit breaker per service."""
+    """One connection pool and one circuit breaker per service."""
 
-    clients: dict[str, httpx.AsyncClient]
+    pools: dict[str, UpstreamPool]
     circuits: dict[str, CircuitBreaker]
-    internal_token: str | None
+    internal_token: bytes | None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Upstreams:
@@ -79,40 +88,35 @@ class Upstreams:
             "ai": settings.ai_url,
         }
         overrides = dict(pair.split("=", 1) for pair in settings.upstream_timeouts.split(",") if "=" in pair)
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        clients = {
-            name: httpx.AsyncClient(
-                base_url=url,
-                limits=limits,
-                timeout=httpx.Timeout(float(overrides.get(name, settings.upstream_timeout_s)), connect=2.0),
-            )
+        pools = {
+            name: UpstreamPool(url, timeout=float(overrides.get(name, settings.upstream_timeout_s)))
             for name, url in urls.items()
         }
         circuits = {
             name: CircuitBreaker(settings.circuit_failure_threshold, settings.circuit_open_s) for name in urls
         }
         token = settings.cdp_internal_token
-        return cls(clients, circuits, token.get_secret_value() if token else None)
+        return cls(pools, circuits, token.get_secret_value().encode() if token else None)
 
-    async def close(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
 
-    def internal_headers(self, principal: Principal) -> list[tuple[str, str]]:
+    def internal_headers(self, principal: Principal) -> list[tuple[bytes, bytes]]:
         """What a service needs to trust the request: the workspace, the scopes and the shared token."""
         headers = [
-            (WORKSPACE_HEADER, principal.workspace_id),
-            (SCOPES_HEADER, ",".join(sorted(s.value for s in principal.scopes))),
-            ("x-request-id", request_id_var.get() or ""),
+            (WORKSPACE_HEADER.encode(), principal.workspace_id.encode()),
+            (SCOPES_HEADER.encode(), principal.scopes_header.encode()),
+            (b"x-request-id", (request_id_var.get() or "").encode()),
         ]
         if self.internal_token:
-            headers.append((INTERNAL_TOKEN_HEADER, self.internal_token))
+            headers.append((INTERNAL_TOKEN_HEADER.encode(), self.internal_token))
         return headers
 
     async def forward(
-        self, service: str, request: Request, principal: Principal, body: bytes | None = None
-    ) -> StreamingResponse:
-        """Send the request on with the caller's workspace; stream the answer back."""
+        self, service: str, scope: Scope, principal: Principal, body: Body, length: int | None, send: Send
+    ) -> None:
+        """Send the request on with the caller's workspace; stream the answer back to `send`."""
         circuit = self.circuits[service]
         wait = circuit.retry_after()
         if wait is not None:
@@ -121,39 +125,44 @@ class Upstreams:
                 details={"circuit": "open"},
                 headers={"Retry-After": str(max(1, round(wait)))},
             )
-        headers = [
-            (name, value)
-            for name, value in request.headers.items()
-            if name.lower() not in _HOP_BY_HOP and name.lower() not in _NEVER_FORWARDED
-        ]
-        client = self.clients[service]
-        upstream_request = client.build_request(
-            request.method,
-            raw_path(request),
-            params=request.url.query,
-            headers=headers + self.internal_headers(principal),
-            content=body if body is not None else request.stream(),
-        )
+        headers = [(name, value) for name, value in scope["headers"] if name not in _NOT_FORWARDED]
+        target = raw_path(scope)
+        if scope["query_string"]:
+            target += "?" + scope["query_string"].decode("latin-1")
         try:
-            response = await client.send(upstream_request, stream=True)
-        except httpx.TimeoutException as error:
+            response = await self.pools[service].request(
+                scope["method"], target, headers + self.internal_headers(principal), body, length
+            )
+        except UpstreamTimeout as error:
             circuit.failed()
             message = f"the {service} service did not answer in time"
             raise Unavailable(message, headers={"Retry-After": "5"}) from error
-        except httpx.TransportError as error:
+        except UpstreamError as error:
             circuit.failed()
             raise Unavailable(
                 f"the {service} service is unavailable", headers={"Retry-After": "5"}
             ) from error
-        if response.status_code in (502, 503, 504):
+        if response.status in (502, 503, 504):
             circuit.failed()
         else:
             circuit.succeeded()
-        return StreamingResponse(
-            response.aiter_raw(),
-            status_code=response.status_code,
-            headers={
-                name: value for name, value in response.headers.items() if name.lower() not in _NOT_RETURNED
-            },
-            background=BackgroundTask(response.aclose),
-        )
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": [(n, v) for n, v in response.headers if n not in _NOT_RETURNED],
+                }
+            )
+            while (pieces := await response.next_chunks()) is not None:
+                more = not response.complete
+                await send({"type": "http.response.body", "body": b"".join(pieces), "more_body": more})
+                if not more:
+                    return
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except UpstreamError:
+            # The head is out: all that is left is to cut the answer short, which the client sees.
+            circuit.failed()
+            log.warning("the %s service broke off its answer", service, exc_info=True)
+        finally:
+            response.release()

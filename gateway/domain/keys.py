@@ -47,6 +47,11 @@ class Principal:
     def may(self, scope: Scope) -> bool:
         return scope in self.scopes
 
+    @property
+    def scopes_header(self) -> str:
+        """The scopes as the services receive them: sorted, comma-separated."""
+        return ",".join(sorted(scope.value for scope in self.scopes))
+
 
 def not_grantable(granter: Principal, wanted: frozenset[Scope]) -> frozenset[Scope]:
     """Scopes a caller may not hand out: `operator` only by an operator, nothing it lacks itself."""

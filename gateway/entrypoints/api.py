@@ -7,40 +7,33 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import httpx
+import orjson
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
-from starlette.responses import Response
 
 from cdpkit.db import ping
-from cdpkit.errors import CdpError, NotFound
+from cdpkit.errors import NotFound
 from cdpkit.health import Check
 from cdpkit.http import create_app
 from cdpkit.text import Text
 from gateway.adapters.repository import GatewayRepository
+from gateway.adapters.upstream_http import UpstreamError, UpstreamPool
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.domain.keys import Scope
 from gateway.entrypoints import keys
+from gateway.entrypoints.proxied import ProxiedRoutes
 from gateway.entrypoints.sessions import router as sessions_router
 from gateway.handlers import create_workspace
 from gateway.middleware import BodyLimitMiddleware, EdgeHeadersMiddleware
 from gateway.openapi import merge
-from gateway.proxy import upstream_for
 from gateway.settings import Settings
 
 workspaces = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
-proxied = APIRouter()
 docs = APIRouter()
-# Bodies the services accept; anything else is refused here with 415 rather than forwarded.
-ACCEPTED_BODIES = ("application/json", "multipart/form-data", "text/csv")
 OPENAPI_CACHE_S = 30.0
-
-
-class UnsupportedMediaType(CdpError):
-    status, code = 415, "unsupported_media_type"
 
 
 class WorkspaceCreate(BaseModel):
@@ -82,31 +75,6 @@ async def current_workspace(request: Request) -> WorkspacePublic:
     return WorkspacePublic(**found)
 
 
-@proxied.api_route("/v1/{path:path}", methods=["POST"], include_in_schema=False)
-async def tracking(request: Request, path: str) -> Response:
-    gateway = Gateway.of(request)
-    body = await request.body()  # bounded by BodyLimitMiddleware; the write key may be inside it
-    principal = await gateway.guard.writer(request, body)
-    return await gateway.upstreams.forward("ingest", request, principal, body)
-
-
-@proxied.api_route(
-    "/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
-)
-async def api(request: Request, path: str) -> Response:
-    gateway = Gateway.of(request)
-    service = upstream_for(request.url.path)
-    principal = await gateway.guard.admin(request, Scope.READ if request.method == "GET" else Scope.WRITE)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
-    if request.method in ("POST", "PUT", "PATCH") and has_body and content_type not in ACCEPTED_BODIES:
-        raise UnsupportedMediaType(
-            f"unsupported Content-Type {content_type or '(none)'!r}",
-            details={"accepted": list(ACCEPTED_BODIES)},
-        )
-    return await gateway.upstreams.forward(service, request, principal)
-
-
 @docs.get("/openapi.json", include_in_schema=False)
 async def openapi(request: Request) -> JSONResponse:
     """The whole public API: the gateway's routes plus each service's, fetched from the services."""
@@ -116,12 +84,13 @@ async def openapi(request: Request) -> JSONResponse:
     gateway = Gateway.of(request)
     documents: dict[str, dict[str, Any]] = {}
     missing = []
-    for name, client in gateway.upstreams.clients.items():
+    for name, pool in gateway.upstreams.pools.items():
         try:
-            response = await client.get("/openapi.json", timeout=5)
-            response.raise_for_status()
-            documents[name] = response.json()
-        except httpx.HTTPError:
+            status, body = await pool.get("/openapi.json", limit_s=5)
+            if status != 200:
+                raise UpstreamError(f"answered {status}")
+            documents[name] = orjson.loads(body)
+        except (UpstreamError, TimeoutError, orjson.JSONDecodeError):
             missing.append(name)
     merged = merge(request.app.openapi(), documents)
     if missing:
@@ -136,12 +105,13 @@ async def swagger() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title="Customer Data Platform API")
 
 
-def _upstream_ready(client: httpx.AsyncClient) -> Check:
+def _upstream_ready(pool: UpstreamPool) -> Check:
     async def check() -> object:
-        response = await client.get("/readyz", timeout=2.0)
-        if response.status_code != 200:
-            failing = [name for name, c in response.json().get("checks", {}).items() if not c.get("ready")]
-            raise RuntimeError(f"not ready: {', '.join(failing) or response.status_code}")
+        status, body = await pool.get("/readyz", limit_s=2.0)
+        if status != 200:
+            checks = orjson.loads(body).get("checks", {}) if body else {}
+            failing = [name for name, c in checks.items() if not c.get("ready")]
+            raise RuntimeError(f"not ready: {', '.join(failing) or status}")
         return None
 
     return check
@@ -152,29 +122,30 @@ def create_api(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.gateway = await bootstrap(settings)
         extra = [pair.split("=", 1) for pair in settings.extra_health_urls.split(",") if "=" in pair]
-        app.state.health_clients = {name: httpx.AsyncClient(base_url=url) for name, url in extra}
+        app.state.health_pools = {name: UpstreamPool(url, timeout=2.0) for name, url in extra}
         try:
             yield
         finally:
-            for client in app.state.health_clients.values():
-                await client.aclose()
+            for pool in app.state.health_pools.values():
+                pool.close()
             await app.state.gateway.close()
 
     def checks() -> dict[str, Any]:
         gateway: Gateway | None = getattr(app.state, "gateway", None)
         if gateway is None:
             return {}
-        clients = {**gateway.upstreams.clients, **app.state.health_clients}
+        pools = {**gateway.upstreams.pools, **app.state.health_pools}
         return {
             "postgres": lambda: ping(gateway.engine),
             "redis": gateway.redis.ping,
-            **{name: _upstream_ready(client) for name, client in clients.items()},
+            **{name: _upstream_ready(pool) for name, pool in pools.items()},
         }
 
     app = create_app(
         settings=settings,
         title="Customer Data Platform API",
-        routers=[docs, workspaces, sessions_router, keys.router, proxied],
+        routers=[docs, workspaces, sessions_router, keys.router],
+        inner_middleware=[ProxiedRoutes],
         checks=checks,
         lifespan=lifespan,
         openapi_url=None,

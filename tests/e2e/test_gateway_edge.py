@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from deploy.launcher.processes import Proc
 from deploy.launcher.stack import Stack
 from schemas.topics import CUSTOMER_EVENTS
 from tests.factories import unique
@@ -89,19 +90,12 @@ def test_the_request_id_travels_to_kafka_with_the_event(
 
 
 def test_the_circuit_opens_after_repeated_failures_and_answers_at_once(
-    stack: Stack, gateway: httpx.Client, admin_headers: dict[str, str]
+    ai_down: Proc, gateway: httpx.Client, admin_headers: dict[str, str]
 ) -> None:
-    [ai] = [proc for proc in stack.procs if proc.name == "ai"]
-    ai.stop()
-    try:
-        answers = [
-            gateway.post("/api/ai/segment", json={"prompt": "x"}, headers=admin_headers) for _ in range(6)
-        ]
-        started = time.perf_counter()
-        fast = gateway.post("/api/ai/segment", json={"prompt": "x"}, headers=admin_headers)
-        took = time.perf_counter() - started
-    finally:
-        ai.start()
+    answers = [gateway.post("/api/ai/segment", json={"prompt": "x"}, headers=admin_headers) for _ in range(6)]
+    started = time.perf_counter()
+    fast = gateway.post("/api/ai/segment", json={"prompt": "x"}, headers=admin_headers)
+    took = time.perf_counter() - started
     assert all(a.status_code == 503 and a.headers["retry-after"] for a in answers)
     assert fast.json()["error"]["details"] == {"circuit": "open"}
     assert took < 0.5

@@ -1,0 +1,143 @@
+"""The proxied routes (`/v1/*` to ingest, `/api/<service prefixes>` to the services), in raw ASGI.
+
+They are the gateway's hot path, so they skip FastAPI's routing, request objects and response
+classes: authenticate, rate-limit, forward, stream back. Everything else (the gateway's own routes,
+404s) goes on to the FastAPI app. The edge middleware (request id, metrics, body limit, security
+and rate-limit headers, CORS) wraps both alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cdpkit.errors import CdpError
+from gateway.bootstrap import Gateway
+from gateway.domain.keys import Scope as KeyScope
+from gateway.guard import header
+from gateway.proxy import ROUTES, route_of
+
+API_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Bodies the services accept; anything else is refused here with 415 rather than forwarded.
+ACCEPTED_BODIES = ("application/json", "multipart/form-data", "text/csv")
+
+
+class MethodNotAllowed(CdpError):
+    status, code = 405, "method_not_allowed"
+
+
+class UnsupportedMediaType(CdpError):
+    status, code = 415, "unsupported_media_type"
+
+
+@dataclass(frozen=True)
+class RouteTemplate:
+    """What the HTTP metrics label a proxied request with (as a FastAPI route would be)."""
+
+    path_format: str
+
+
+TRACKING = RouteTemplate("/v1/{path}")
+_TEMPLATES = {prefix: RouteTemplate(prefix + "/{path}") for prefix, _ in ROUTES}
+
+
+class ProxiedRoutes:
+    """Serves the proxied routes itself; passes every other request to `app`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        route = route_of(path)
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        prefix, service = route
+        scope["route"] = _TEMPLATES[prefix]
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            if prefix == "/v1":
+                await self._tracking(scope, receive, tracked_send)
+            else:
+                await self._api(service, scope, receive, tracked_send)
+        except CdpError as error:
+            if started:
+                raise
+            await send_error(send, error)
+
+    async def _tracking(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            raise MethodNotAllowed("the tracking API takes POST only", headers={"Allow": "POST"})
+        gateway: Gateway = scope["app"].state.gateway
+        body = await read_body(receive)  # bounded by BodyLimitMiddleware; the write key may be inside
+        principal = await gateway.guard.writer_of(scope, body)
+        await gateway.upstreams.forward("ingest", scope, principal, body, None, send)
+
+    async def _api(self, service: str, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method not in API_METHODS:
+            raise MethodNotAllowed(f"{method} is not allowed here", headers={"Allow": _ALLOW})
+        gateway: Gateway = scope["app"].state.gateway
+        principal = await gateway.guard.admin_of(scope, KeyScope.READ if method == "GET" else KeyScope.WRITE)
+        length_header = header(scope, b"content-length")
+        length = int(length_header) if length_header.isdigit() else None
+        has_body = bool(length) or "chunked" in header(scope, b"transfer-encoding").lower()
+        if method in BODY_METHODS and has_body:
+            content_type = header(scope, b"content-type").split(";")[0].strip().lower()
+            if content_type not in ACCEPTED_BODIES:
+                raise UnsupportedMediaType(
+                    f"unsupported Content-Type {content_type or '(none)'!r}",
+                    details={"accepted": list(ACCEPTED_BODIES)},
+                )
+        body = stream_body(receive) if has_body else None
+        await gateway.upstreams.forward(service, scope, principal, body, length, send)
+
+
+_ALLOW = ", ".join(sorted(API_METHODS))
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body."""
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return bytes(body)
+    parts = [body]
+    while message.get("more_body"):
+        message = await receive()
+        parts.append(message.get("body", b""))
+    return b"".join(parts)
+
+
+async def stream_body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives."""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        more = message.get("more_body", False)
+        yield message.get("body", b"")
+
+
+async def send_error(send: Send, error: CdpError) -> None:
+    """`error` as the one error format."""
+    body = orjson.dumps(error.body())
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in (error.headers or {}).items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
