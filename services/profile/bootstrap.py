@@ -15,6 +15,7 @@ from cdpkit.kafka import Publisher, start_producer
 from cdpkit.outbox import OutboxRelay
 from schemas.customer_events import CustomerEvent
 from schemas.topics import CUSTOMER_EVENTS
+from services.profile.adapters.profile_cache import ProfileCache
 from services.profile.adapters.tables import outbox
 from services.profile.adapters.unit_of_work import ProfileUnitOfWork
 from services.profile.handlers import fold_batch
@@ -70,9 +71,12 @@ async def bootstrap_worker(settings: Settings) -> tuple[ProfileService, Consumer
     )
     service.relay = relay
 
+    cache = ProfileCache(settings.profile_cache_size) if settings.profile_cache_size else None
+
     async def handle(messages: Sequence[Consumed]) -> list[str | PoisonMessage]:
         parsed = [parse(message) for message in messages]
-        outcomes = iter(await fold_batch([p for p in parsed if isinstance(p, CustomerEvent)], service.uow()))
+        events = [p for p in parsed if isinstance(p, CustomerEvent)]
+        outcomes = iter(await fold_batch(events, service.uow(), cache=cache))
         relay.wake()
         return [p if isinstance(p, PoisonMessage) else next(outcomes) for p in parsed]
 

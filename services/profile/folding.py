@@ -19,7 +19,7 @@ CustomerKey = tuple[str, str]  # (workspace_id, customer_id)
 CountKey = tuple[str, str, str, date, str, str]  # workspace, customer, name, day, prop, value
 
 # Properties kept in the daily counts, so segment rules can filter on them cheaply.
-COUNTED_PROPERTIES = ("category", "product_id", "brand")
+COUNTED_PROPERTIES = ("category", "product_id")
 
 
 def email_of(event: CustomerEvent) -> str | None:

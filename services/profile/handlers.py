@@ -13,10 +13,11 @@ from cdpkit.kafka import encode, standard_headers
 from cdpkit.outbox import OutboxMessage
 from schemas.customer_events import CustomerEvent
 from schemas.identity import erased_event, merged_event
-from schemas.profiles import ProfileSnapshot, profile_key
+from schemas.profiles import Profile, ProfileSnapshot, profile_key
 from schemas.topics import IDENTITY_EVENTS, PROFILE_SNAPSHOTS
 from services.profile.adapters.batch_store import BatchStore
 from services.profile.adapters.codec import contract
+from services.profile.adapters.profile_cache import ProfileCache
 from services.profile.adapters.repository import Erased
 from services.profile.adapters.unit_of_work import ProfileUnitOfWork
 from services.profile.folding import BatchFold, event_name, identities_of
@@ -36,10 +37,28 @@ class BatchUnitOfWork(Protocol):
 
 
 async def fold_batch(
-    events: Sequence[CustomerEvent], uow: BatchUnitOfWork, now: datetime | None = None
+    events: Sequence[CustomerEvent],
+    uow: BatchUnitOfWork,
+    now: datetime | None = None,
+    cache: ProfileCache | None = None,
 ) -> list[str]:
     """Fold events (in partition order) in one transaction; per event `ok`, `duplicate` or `suppressed`."""
     now = now or datetime.now(UTC)
+    try:
+        outcomes, fold = await _fold(events, uow, now, cache)
+    except BaseException:
+        if cache is not None:
+            cache.clear()  # the fold mutated cached profiles before failing: trust none of them
+        raise
+    if cache is not None:
+        cache.forget(fold.merged_into)
+        cache.keep(fold.profiles[key] for key in fold.survivors())
+    return outcomes
+
+
+async def _fold(
+    events: Sequence[CustomerEvent], uow: BatchUnitOfWork, now: datetime, cache: ProfileCache | None
+) -> tuple[list[str], BatchFold]:
     async with uow:
         store = uow.batch
         keys = [(e.workspace_id, e.event_id) for e in events]
@@ -52,21 +71,25 @@ async def fold_batch(
                 todo.append(event)
             else:
                 outcomes.append("duplicate")
-        wanted = {(e.workspace_id, kind, value) for e in todo for kind, value in identities_of(e)}
-        erased = await store.suppressed(wanted)
+        named = {
+            (e.workspace_id, e.event_id): {(e.workspace_id, k, v) for k, v in identities_of(e)} for e in todo
+        }
+        wanted = set().union(*named.values())
+        links = await store.links(wanted)
+        # An erased identity has no link any more: only unlinked ones can be on the suppression list.
+        erased = await store.suppressed(wanted - links.keys())
         if erased:
             for index, event in enumerate(events):
-                named = {(event.workspace_id, k, v) for k, v in identities_of(event)}
-                if outcomes[index] == "ok" and named & erased:
+                if outcomes[index] == "ok" and named[(event.workspace_id, event.event_id)] & erased:
                     outcomes[index] = "suppressed"
             todo = [e for e, o in zip(events, outcomes, strict=True) if o == "ok"]
-        links = await store.links(wanted)
-        fold = BatchFold(links=links, profiles=await store.lock_profiles(set(_customers(links))))
+        profiles = await store.lock_profiles(set(_customers(links)), cache=cache)
+        fold = BatchFold(links=links, profiles=profiles)
         for event in todo:
             fold.fold(event)
         await _write(fold, store, now)
         await uow.commit()
-    return outcomes
+    return outcomes, fold
 
 
 async def apply_customer_event(event: CustomerEvent, uow: BatchUnitOfWork) -> str:
@@ -88,7 +111,8 @@ async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
         {(m.workspace_id, m.merged_id): final((m.workspace_id, m.survivor_id))[1] for m in stored_merges}
     )
     survivors = fold.survivors()
-    await store.save_profiles([fold.profiles[key] for key in survivors], now)
+    views = {key: contract(fold.profiles[key], now) for key in survivors}
+    await store.save_profiles([(fold.profiles[key], views[key]) for key in survivors])
     await store.add_events(
         [
             (
@@ -121,19 +145,18 @@ async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
     for key in survivors:
         changed = fold.changed.get(key, set())
         if changed or key in fold.created:
-            messages.append(
-                snapshot(fold.profiles[key], sorted(changed), fold.last_event_at.get(key, now), now)
-            )
+            at = fold.last_event_at.get(key, now)
+            messages.append(snapshot(fold.profiles[key], sorted(changed), at, views[key]))
     await store.publish(messages)
 
 
-def snapshot(profile: Any, changed: list[str], at: datetime, now: datetime) -> OutboxMessage:
+def snapshot(profile: Any, changed: list[str], at: datetime, view: Profile) -> OutboxMessage:
     """The outbox row of a profile's snapshot; its id names the version, so a resend is recognisable."""
     message = ProfileSnapshot(
         event_id=f"snapshot:{profile.customer_id}:{profile.version}",
         workspace_id=profile.workspace_id,
         occurred_at=at,
-        payload=contract(profile, now),
+        payload=view,
         changed_fields=changed,
     )
     return (

@@ -82,6 +82,41 @@ def a_customers_events(w: World) -> None:
     assert w.gateway.get(f"/api/customers/{w.a_user}/events", headers=w.b_admin).status_code == 404
 
 
+def create_a_customer(w: World) -> None:
+    """B creating a customer with A's user id creates it in B; A's stays as it was."""
+    response = w.gateway.post(
+        "/api/customers", json={"user_id": w.a_user, "first_name": "B"}, headers=w.b_admin
+    )
+    assert response.status_code in (202, 409)
+    wait_for(lambda: get_customer(w.gateway, w.b_admin, w.a_user), lambda r: r.status_code == 200)
+    assert get_customer(w.gateway, w.a_admin, w.a_user).json()["first_name"] != "B"
+
+
+def update_a_customer(w: World) -> None:
+    """B's update of A's user id changes B's customer of that id, if any, never A's."""
+    response = w.gateway.put(f"/api/customers/{w.a_user}", json={"last_name": "B-put"}, headers=w.b_admin)
+    assert response.status_code in (202, 404)
+    if response.status_code == 202:
+        wait_for(
+            lambda: get_customer(w.gateway, w.b_admin, w.a_user),
+            lambda r: r.json().get("last_name") == "B-put",
+        )
+    assert get_customer(w.gateway, w.a_admin, w.a_user).json()["last_name"] != "B-put"
+
+
+def erase_a_customer(w: World) -> None:
+    a_id = get_customer(w.gateway, w.a_admin, w.a_user).json()["customer_id"]
+    assert w.gateway.delete(f"/api/customers/{a_id}", headers=w.b_admin).status_code == 404
+    assert get_customer(w.gateway, w.a_admin, w.a_user).status_code == 200
+
+
+def recompute_scores(w: World) -> None:
+    """B can only ask for its own workspace's scores: the route takes no workspace from the caller."""
+    before = get_customer(w.gateway, w.a_admin, w.a_user).json()["version"]
+    assert w.gateway.post("/api/customers/scores:recompute", headers=w.b_admin).status_code == 202
+    assert get_customer(w.gateway, w.a_admin, w.a_user).json()["version"] == before
+
+
 def current_workspace(w: World) -> None:
     assert w.gateway.get("/api/workspaces/current", headers=w.b_admin).json()["id"] == w.b_id
 
@@ -219,6 +254,10 @@ PROBES: dict[tuple[str, str], Callable[[World], None]] = {
     ("get", "/api/customers"): list_customers,
     ("get", "/api/customers/{customer_ref}"): get_a_customer,
     ("get", "/api/customers/{customer_ref}/events"): a_customers_events,
+    ("post", "/api/customers"): create_a_customer,
+    ("put", "/api/customers/{customer_ref}"): update_a_customer,
+    ("delete", "/api/customers/{customer_ref}"): erase_a_customer,
+    ("post", "/api/customers/scores:recompute"): recompute_scores,
     ("get", "/api/workspaces/current"): current_workspace,
     ("post", "/api/workspaces"): create_workspace,
     ("get", "/api/auth/keys"): list_keys,

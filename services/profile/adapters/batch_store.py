@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -17,10 +16,11 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, Numeric, S
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cdpkit.inbox import first_deliveries
 from cdpkit.outbox import OutboxMessage
-from services.profile.adapters.codec import columns_of, contract, dump_state, load_state
-from services.profile.adapters.tables import CONTRACT_COLUMNS, inbox, outbox
+from schemas.profiles import Profile
+from services.profile.adapters.codec import columns_of, dump_state, load_state
+from services.profile.adapters.profile_cache import ProfileCache
+from services.profile.adapters.tables import CONTRACT_COLUMNS, outbox
 from services.profile.domain.profile import CustomerProfile
 from services.profile.folding import CountKey, CustomerKey, LinkKey
 
@@ -72,6 +72,18 @@ def _upsert_customers_sql() -> str:
 
 
 _UPSERT_CUSTOMERS = _upsert_customers_sql()
+_JOIN_KEYS = (
+    "JOIN unnest($1::text[], $2::text[]) AS q(w, id) ON c.workspace_id = q.w AND c.customer_id = q.id "
+)
+_LOCK_DOCS = (
+    f"SELECT c.workspace_id, c.customer_id, c.doc::text FROM profile.customers c {_JOIN_KEYS}"
+    "ORDER BY c.workspace_id, c.customer_id FOR UPDATE OF c"
+)
+_LOCK_VERSIONS = (
+    f"SELECT c.workspace_id, c.customer_id, c.version FROM profile.customers c {_JOIN_KEYS}"
+    "ORDER BY c.workspace_id, c.customer_id FOR UPDATE OF c"
+)
+_READ_DOCS = f"SELECT c.workspace_id, c.customer_id, c.doc::text FROM profile.customers c {_JOIN_KEYS}"
 _INSERT_COUNTS = (
     "INSERT INTO profile.daily_counts AS d (workspace_id, customer_id, name, day, prop, value, count)"
 )
@@ -106,7 +118,17 @@ class BatchStore:
         return self._raw
 
     async def first_deliveries(self, consumer: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        return await first_deliveries(self.session, inbox, consumer, keys)
+        """Record the events in the inbox; those not recorded before (see `cdpkit.inbox`)."""
+        if not keys:
+            return set()
+        rows = await (await self._connection()).fetch(
+            "INSERT INTO profile.inbox (consumer, workspace_id, event_id) "
+            "SELECT $1, w, e FROM unnest($2::text[], $3::text[]) AS k(w, e) "
+            "ON CONFLICT DO NOTHING RETURNING workspace_id, event_id",
+            consumer,
+            *_columns(keys, 2),
+        )
+        return {(r[0], r[1]) for r in rows}
 
     async def suppressed(self, links: Iterable[LinkKey]) -> set[LinkKey]:
         """The identities among `links` that belong to erased customers."""
@@ -134,20 +156,29 @@ class BatchStore:
         )
         return {(r[0], r[1], r[2]): r[3] for r in rows}
 
-    async def lock_profiles(self, keys: Iterable[CustomerKey]) -> dict[CustomerKey, CustomerProfile]:
+    async def lock_profiles(
+        self, keys: Iterable[CustomerKey], *, missing_ok: bool = False, cache: ProfileCache | None = None
+    ) -> dict[CustomerKey, CustomerProfile]:
         """The customers' profiles, row-locked in key order (so concurrent batches cannot deadlock)."""
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        rows = await (await self._connection()).fetch(
-            "SELECT c.workspace_id, c.customer_id, c.doc::text FROM profile.customers c "
-            "JOIN unnest($1::text[], $2::text[]) AS q(w, id) "
-            "ON c.workspace_id = q.w AND c.customer_id = q.id "
-            "ORDER BY c.workspace_id, c.customer_id FOR UPDATE OF c",
-            *_columns(wanted, 2),
-        )
-        found = {(r[0], r[1]): load_state(r[2]) for r in rows}
-        if len(found) != len(wanted):
+        connection = await self._connection()
+        found: dict[CustomerKey, CustomerProfile] = {}
+        if cache is not None:
+            rows = await connection.fetch(_LOCK_VERSIONS, *_columns(wanted, 2))
+            locked = {(r[0], r[1]): r[2] for r in rows}
+            for key, version in locked.items():
+                if (profile := cache.get(key, version)) is not None:
+                    found[key] = profile
+            unread = sorted(k for k in locked if k not in found)
+            if unread:
+                rows = await connection.fetch(_READ_DOCS, *_columns(unread, 2))
+                found.update({(r[0], r[1]): load_state(r[2]) for r in rows})
+        else:
+            rows = await connection.fetch(_LOCK_DOCS, *_columns(wanted, 2))
+            found = {(r[0], r[1]): load_state(r[2]) for r in rows}
+        if len(found) != len(wanted) and not missing_ok:
             raise StaleIdentity(f"{len(wanted) - len(found)} linked customers are gone")
         return found
 
@@ -197,16 +228,14 @@ class BatchStore:
                 *args,
             )
 
-    async def save_profiles(self, profiles: Sequence[CustomerProfile], now: datetime) -> None:
-        """Insert or update the profiles: state, version and the contract's columns."""
+    async def save_profiles(self, profiles: Sequence[tuple[CustomerProfile, Profile]]) -> None:
+        """Insert or update the profiles: state, version and the contract view's fields as columns."""
         if not profiles:
             return
         columns: list[list[Any]] = [[] for _ in range(4 + len(_COLUMNS) + 1)]
-        for profile in profiles:
-            view = contract(profile, now)
-            values = columns_of(view)
+        for profile, view in profiles:
             row = [profile.workspace_id, profile.customer_id, profile.version, dump_state(profile)]
-            row += [values[name] for name, _ in _COLUMNS]
+            row += columns_of(view)
             row.append(getattr(view, "created_at", None))
             for column, value in zip(columns, row, strict=True):
                 column.append(value)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, fields
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, SmallInteger
+from sqlalchemy import Float, Numeric, String
 
 from schemas.profiles import Profile
 from services.profile.adapters.tables import CONTRACT_COLUMNS
@@ -59,29 +59,31 @@ def _json_default(value: object) -> object:
     raise TypeError(f"not JSON-able: {type(value).__name__}")
 
 
-def _converter(column_type: object) -> Any:
+def _kind(column_type: object) -> str:
     if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
-        return lambda v: Decimal(str(round(float(v), 2)))
-    if isinstance(column_type, SmallInteger | Integer):
-        return int
-    if isinstance(column_type, Float):
-        return float
-    if isinstance(column_type, Boolean):
-        return bool
-    if isinstance(column_type, DateTime):
-        return lambda v: v if isinstance(v, datetime) else datetime.fromisoformat(str(v))
-    if isinstance(column_type, Date):
-        return lambda v: v if isinstance(v, date) else date.fromisoformat(str(v))
-    length = getattr(column_type, "length", None)
-    return (lambda v: str(v)[:length]) if length else str
+        return "money"
+    if isinstance(column_type, String) and column_type.length:
+        return "text"
+    return "as-is"  # the contract's types are the column's: ints, floats, booleans, datetimes
 
 
-_CONVERT = {column.name: _converter(column.type) for column in CONTRACT_COLUMNS}
+_KINDS = [
+    (column.name, _kind(column.type), int(getattr(column.type, "length", 0) or 0))
+    for column in CONTRACT_COLUMNS
+]
 
 
-def columns_of(view: Profile) -> dict[str, Any]:
-    """The contract's fields that are columns, converted for the database; absent fields are NULL."""
-    data = dict(view)
-    return {
-        name: (None if data.get(name) is None else convert(data[name])) for name, convert in _CONVERT.items()
-    }
+def columns_of(view: Profile) -> list[Any]:
+    """The contract's fields that are columns, in `CONTRACT_COLUMNS` order; absent fields are NULL."""
+    data = view.__dict__  # pydantic keeps a model's field values here: no copy, no validation
+    values: list[Any] = []
+    for name, kind, length in _KINDS:
+        value = data.get(name)
+        if value is None or kind == "as-is":
+            values.append(value)
+        elif kind == "money":
+            values.append(Decimal(str(round(float(value), 2))))
+        else:
+            text = value if isinstance(value, str) else str(value)
+            values.append(text if len(text) <= length else text[:length])
+    return values

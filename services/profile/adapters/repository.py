@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from cdpkit.text import unstorable_reason
 from services.profile.adapters.batch_store import identity_hash
 from services.profile.adapters.codec import load_state
 from services.profile.adapters.tables import (
@@ -74,6 +75,8 @@ class SqlProfileRepository:
 
     async def customer_id(self, workspace_id: str, ref: str) -> str | None:
         """The customer a reference names: its id, or any of its identities (user id first)."""
+        if unstorable_reason(ref) or len(ref) > 320:
+            return None  # nothing stored could match it
         row = (
             await self.session.execute(
                 select(identities.c.customer_id)
@@ -197,9 +200,9 @@ class SqlProfileRepository:
 
 def _after(column: Any, descending: bool, value: Any, customer_id: str) -> ColumnElement[bool]:
     """Keyset condition for rows after (value, customer_id) in `column` order, NULLs last."""
-    tie = customers.c.customer_id > customer_id
     if column is customers.c.customer_id:
-        return tie
+        return column < customer_id if descending else column > customer_id
+    tie = customers.c.customer_id > customer_id
     if value is None:
         return and_(column.is_(None), tie)
     beyond = column < value if descending else column > value

@@ -116,18 +116,19 @@ async def create_customer(
 
 
 @router.put(
-    "/{user_id}",
+    "/{customer_ref}",
     response_model=WriteAccepted,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Update a customer's fields (published as an identify event)",
 )
 async def update_customer(
-    request: Request, workspace_id: WorkspaceId, user_id: str, body: Annotated[CustomerUpdate, Body()]
+    request: Request, workspace_id: WorkspaceId, customer_ref: str, body: Annotated[CustomerUpdate, Body()]
 ) -> WriteAccepted:
     async with service_of(request).uow() as uow:
-        profile = await uow.profiles.get(workspace_id, user_id)
+        profile = await uow.profiles.get(workspace_id, customer_ref)
     if profile is None or profile.user_id is None:
-        raise NotFound(f"no customer with user id {user_id!r} in this workspace")
+        # An identify needs a user id: an anonymous customer is changed by identifying it first.
+        raise NotFound(f"no customer with a user id for {customer_ref!r} in this workspace")
     event_id = await _publish_identify(request, workspace_id, profile.user_id, body.identify_traits())
     return WriteAccepted(event_id=event_id, user_id=profile.user_id)
 

@@ -1,4 +1,4 @@
-"""The profile worker: folds customer events into profiles and relays snapshots from the outbox.
+"""The profile worker: folds customer events into profiles in batches, relays the outbox, runs scores.
 
 Run: python -m services.profile worker   (serves /healthz, /readyz and /metrics on HTTP_PORT)
 """
@@ -11,6 +11,7 @@ from cdpkit.db import ping
 from cdpkit.kafka import kafka_check
 from cdpkit.worker import Background, create_worker_app
 from services.profile.bootstrap import bootstrap_worker
+from services.profile.scores import ScoreScheduler
 from services.profile.settings import Settings
 
 
@@ -19,13 +20,20 @@ def create_worker(settings: Settings) -> FastAPI:
         service, runner = await bootstrap_worker(settings)
         assert service.producer is not None and service.relay is not None
         relay = service.relay
+        scores = ScoreScheduler(
+            service.uow,
+            interval_s=settings.profile_scores_interval_s,
+            poll_s=settings.profile_scores_poll_s,
+            wake=relay.wake,
+        )
 
         def stop() -> None:
             runner.stop()
             relay.stop()
+            scores.stop()
 
         return Background(
-            work={"consumer": runner.run, "outbox-relay": relay.run},
+            work={"consumer": runner.run, "outbox-relay": relay.run, "scores": scores.run},
             checks={"postgres": lambda: ping(service.engine), "kafka": kafka_check(service.producer)},
             stop=stop,
             close=service.close,

@@ -1,0 +1,374 @@
+"""Profile worker throughput against its ceiling, and accepted → visible latency, in the same run.
+
+Run: .venv/bin/python -m bench.profile_throughput [--stack-profile bench-c] [--events N] [--rounds R]
+
+Each round produces `--events` fresh events of a small shop (bench/profile_events.py) to
+cdp.customer-events.v1 while no worker runs, then:
+- ceiling: a bare aiokafka consumer (its own group) reads exactly those events and upserts one row per
+  customer per batch (events count, last seen, traits) with one hand-written `INSERT … SELECT unnest …
+  ON CONFLICT DO UPDATE`, committing the transaction and then the offsets — the least a folding
+  consumer can do;
+- worker: the real profile worker (`python -m services.profile worker`) starts and folds them
+  (inbox, identities, profiles, timeline, daily counts, outbox, relay). Its rate is measured from its
+  first folded event to its last, from the inbox, so start-up and group join are not counted.
+Then, with the worker running, events are produced at half the worker's measured rate for
+`--latency-s` seconds; for one event in `--sample`, latency = from Kafka's acknowledgement of the
+produce (the moment ingest would answer 202) to the event's timeline row being visible in PostgreSQL.
+Results: stdout and bench/results/profile_throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.profile_events import shop_events
+from cdpkit.kafka import encode, producer_options, standard_headers
+from cdpkit.settings import ServiceSettings
+from deploy.launcher.layout import REPO
+from deploy.launcher.processes import answers
+from deploy.launcher.stack import Stack
+from schemas.customer_events import customer_event_key
+from schemas.topics import CUSTOMER_EVENTS
+from tests.factories import unique
+
+RESULTS = Path(__file__).parent / "results" / "profile_throughput.json"
+TOPIC = CUSTOMER_EVENTS.name
+Message = tuple[bytes, bytes, list[tuple[str, bytes]]]
+
+
+def progress(text: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", file=sys.stderr, flush=True)
+
+
+def encoded(workspace: str, events: int, customers: int, seed: int) -> list[Message]:
+    return [
+        (
+            customer_event_key(e.workspace_id, e.payload.customer_key),
+            encode(e),
+            standard_headers(e.type, e.event_id),
+        )
+        for e in shop_events(workspace, events, customers, seed)
+    ]
+
+
+async def produce(settings: ServiceSettings, messages: list[Message]) -> None:
+    producer = AIOKafkaProducer(**producer_options(settings))
+    await producer.start()
+    try:
+        futures = [await producer.send(TOPIC, key=k, value=v, headers=h) for k, v, h in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(TOPIC, p) for p in range(CUSTOMER_EVENTS.partitions)]
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+# ------------------------------------------------------------------------------------------ ceiling
+
+CEILING_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS bench_ceiling;
+CREATE TABLE IF NOT EXISTS bench_ceiling.profiles (
+    workspace_id text, customer_key text, events_count bigint NOT NULL, last_seen_at timestamptz,
+    traits jsonb NOT NULL DEFAULT '{}', PRIMARY KEY (workspace_id, customer_key))
+"""
+CEILING_UPSERT = """
+INSERT INTO bench_ceiling.profiles AS p (workspace_id, customer_key, events_count, last_seen_at, traits)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::jsonb[])
+ON CONFLICT (workspace_id, customer_key) DO UPDATE SET events_count = p.events_count + EXCLUDED.events_count,
+    last_seen_at = greatest(p.last_seen_at, EXCLUDED.last_seen_at), traits = p.traits || EXCLUDED.traits
+"""
+
+
+async def ceiling(
+    bootstrap: str, dsn: str, start: dict[TopicPartition, int], end: dict[TopicPartition, int]
+) -> float:
+    """Events/s of a bare consumer + batched upsert over exactly the round's events."""
+    connection = await asyncpg.connect(dsn)
+    await connection.execute(CEILING_SCHEMA)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=unique("bench-ceiling"),
+        enable_auto_commit=False,
+        max_poll_records=2000,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    consumer.assign(list(start))
+    for tp, offset in start.items():
+        consumer.seek(tp, offset)
+    total, wanted, began = 0, sum(end[tp] - start[tp] for tp in start), time.perf_counter()
+    try:
+        while total < wanted:
+            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            rows: dict[tuple[str, str], list[Any]] = {}
+            for records in batches.values():
+                for record in records:
+                    event = orjson.loads(record.value)
+                    call = event["payload"]
+                    key = (event["workspace_id"], call.get("user_id") or call.get("anonymous_id"))
+                    seen = datetime.fromisoformat(event["occurred_at"])
+                    row = rows.setdefault(key, [0, seen, {}])
+                    row[0] += 1
+                    row[1] = max(row[1], seen)
+                    row[2].update(call.get("traits") or {})
+                    total += 1
+            if rows:
+                keys = list(rows)
+                async with connection.transaction():
+                    await connection.execute(
+                        CEILING_UPSERT,
+                        [k[0] for k in keys],
+                        [k[1] for k in keys],
+                        [rows[k][0] for k in keys],
+                        [rows[k][1] for k in keys],
+                        [orjson.dumps(rows[k][2]).decode() for k in keys],
+                    )
+                await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+        return total / (time.perf_counter() - began)
+    finally:
+        await consumer.stop()
+        await connection.close()
+
+
+# ------------------------------------------------------------------------------------------- worker
+
+
+def start_worker(stack: Stack, port: int) -> subprocess.Popen[bytes]:
+    log = (stack.layout.logs / "bench-profile-worker.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.profile", "worker"],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING"},
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not answers(f"http://127.0.0.1:{port}/readyz"):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("the bench worker did not become ready")
+        time.sleep(0.2)
+    return proc
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def inbox_count(connection: asyncpg.Connection, workspace: str) -> int:
+    return int(
+        await connection.fetchval("SELECT count(*) FROM profile.inbox WHERE workspace_id = $1", workspace)
+    )
+
+
+async def worker_round(stack: Stack, dsn: str, workspace: str, events: int, port: int) -> float:
+    """Events/s the real worker folds, from its first folded event to its last."""
+    connection = await asyncpg.connect(dsn)
+    proc = await asyncio.to_thread(start_worker, stack, port)
+    try:
+        first_at, first_count, deadline = None, 0, time.monotonic() + 900
+        while time.monotonic() < deadline:
+            done = await inbox_count(connection, workspace)
+            now = time.perf_counter()
+            if int(now) % 10 == 0 and int(now) != int(now - 0.05):
+                progress(f"worker: {done} of {events} folded")
+            if first_at is None and done > 0:
+                first_at, first_count = now, done
+            if done >= events:
+                assert first_at is not None
+                return (done - first_count) / max(now - first_at, 1e-6)
+            await asyncio.sleep(0.05)
+        raise RuntimeError("the worker did not fold the round's events in time")
+    finally:
+        await asyncio.to_thread(stop_worker, proc)
+        await connection.close()
+
+
+# ------------------------------------------------------------------------------------------ latency
+
+
+async def latency(
+    stack: Stack, settings: ServiceSettings, dsn: str, rate: float, seconds: float, sample: int, port: int
+) -> dict[str, Any]:
+    """Accepted (Kafka ack) → visible (timeline row) latency at `rate` events/s."""
+    workspace = unique("bench-latency")
+    count = int(rate * seconds)
+    messages = await asyncio.to_thread(encoded, workspace, count, max(count // 20, 50), 23)
+    proc = await asyncio.to_thread(start_worker, stack, port)
+    await asyncio.sleep(3)  # the group has settled; nothing is pending
+    connection = await asyncpg.connect(dsn)
+    producer = AIOKafkaProducer(**producer_options(settings))
+    await producer.start()
+    acked: dict[str, float] = {}
+    visible: dict[str, float] = {}
+    done = asyncio.Event()
+
+    async def poll() -> None:
+        while not done.is_set() or len(visible) < len(acked):
+            pending = [event_id for event_id in acked if event_id not in visible]
+            if pending:
+                rows = await connection.fetch(
+                    "SELECT event_id FROM profile.events "
+                    "WHERE workspace_id = $1 AND event_id = ANY($2::text[])",
+                    workspace,
+                    pending,
+                )
+                now = time.perf_counter()
+                for row in rows:
+                    visible[row[0]] = now
+            await asyncio.sleep(0.01)
+
+    poller = asyncio.create_task(poll())
+    try:
+        tick, per_tick = 0.01, rate * 0.01
+        began, sent, carry = time.perf_counter(), 0, 0.0
+        while sent < len(messages):
+            carry += per_tick
+            burst, carry = int(carry), carry - int(carry)
+            for key, value, headers in messages[sent : sent + burst]:
+                future = await producer.send(TOPIC, key=key, value=value, headers=headers)
+                if sent % sample == 0:
+                    event_id = dict(headers)["event-id"].decode()
+                    future.add_done_callback(lambda _, e=event_id: acked.__setitem__(e, time.perf_counter()))
+                sent += 1
+            next_tick = began + tick * (1 + (time.perf_counter() - began) // tick)
+            await asyncio.sleep(max(0.0, next_tick - time.perf_counter()))
+        await producer.flush()
+        elapsed = time.perf_counter() - began
+        done.set()
+        await asyncio.wait_for(poller, timeout=120)
+    finally:
+        done.set()
+        await producer.stop()
+        await connection.close()
+        await asyncio.to_thread(stop_worker, proc)
+    latencies = sorted((visible[e] - acked[e]) * 1000 for e in acked if e in visible)
+    return {
+        "offered_events_per_s": round(rate),
+        "achieved_events_per_s": round(len(messages) / elapsed),
+        "seconds": round(elapsed, 1),
+        "samples": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+        "max_ms": round(latencies[-1], 1),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    settings = ServiceSettings(kafka_bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"])
+    bootstrap = settings.kafka_bootstrap_servers
+    dsn = stack.env["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    port = stack.layout.ports.service(40)
+    rounds = []
+    for number in range(args.rounds):
+        workspace = unique("bench")
+        messages = await asyncio.to_thread(encoded, workspace, args.events, args.customers, number)
+        start = await end_offsets(bootstrap)
+        await produce(settings, messages)
+        end = await end_offsets(bootstrap)
+        progress(f"round {number + 1}: produced {sum(end.values()) - sum(start.values())} events")
+        ceiling_rate = await ceiling(bootstrap, dsn, start, end)
+        progress(f"round {number + 1}: ceiling {ceiling_rate:.0f} events/s")
+        worker_rate = await worker_round(stack, dsn, workspace, len(messages), port)
+        rounds.append(
+            {
+                "events": len(messages),
+                "ceiling_events_per_s": round(ceiling_rate),
+                "worker_events_per_s": round(worker_rate),
+                "ratio": round(worker_rate / ceiling_rate, 3),
+            }
+        )
+        print(json.dumps(rounds[-1]), flush=True)
+    worker = statistics.median(r["worker_events_per_s"] for r in rounds)
+    ceiling_rate = statistics.median(r["ceiling_events_per_s"] for r in rounds)
+    visible = await latency(stack, settings, dsn, worker / 2, args.latency_s, args.sample, port)
+    print(json.dumps(visible), flush=True)
+    return {
+        "worker_events_per_s": round(worker),
+        "ceiling_events_per_s": round(ceiling_rate),
+        "ratio": round(worker / ceiling_rate, 3),
+        "latency_at_half_load": visible,
+        "targets": {"events_per_s": 10_000, "ratio": 0.5, "p99_ms": 500},
+        "rounds": rounds,
+        "settings": {"events": args.events, "customers": args.customers, "batch_size": 2000},
+    }
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO).stdout.strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stack-profile", default="bench-c", help="launcher profile of the stack")
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--latency-s", type=float, default=20.0)
+    parser.add_argument("--sample", type=int, default=20, help="track one produced event in this many")
+    args = parser.parse_args()
+    stack = Stack.for_profile(args.stack_profile)
+    stack.up()
+    try:
+        # Only the bench's own worker folds: the stack's would compete for the events and the cores.
+        next(proc for proc in stack.procs if proc.name == "profile-worker").stop()
+        result = asyncio.run(measure(stack, args))
+    finally:
+        stack.down()
+    result["meta"] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--", "services/profile", "cdpkit")),
+        "nproc": os.cpu_count(),
+        "load_before": os.getloadavg(),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    verdict = defaultdict(str)
+    verdict["throughput"] = "met" if result["worker_events_per_s"] >= 10_000 else "NOT met"
+    verdict["ratio"] = "met" if result["ratio"] >= 0.5 else "NOT met"
+    verdict["latency"] = "met" if result["latency_at_half_load"]["p99_ms"] <= 500 else "NOT met"
+    print(
+        f"worker {result['worker_events_per_s']} ev/s ({verdict['throughput']}), ceiling "
+        f"{result['ceiling_events_per_s']} ev/s, ratio {result['ratio']} ({verdict['ratio']}), "
+        f"p99 {result['latency_at_half_load']['p99_ms']} ms at half load ({verdict['latency']})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
