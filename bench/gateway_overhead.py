@@ -76,43 +76,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import collections
-import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
-import psutil
 
-from deploy.launcher.layout import PROFILES, REPO, STATE
-from deploy.launcher.processes import port_open
+from bench.gateway_bodies import (
+    CUSTOMERS,
+    EVENT_BYTES,
+    EVENTS_PER_BATCH,
+    READ_LIMIT,
+    BatchBodies,
+    basic_auth,
+    check_batch,
+    check_read,
+    identify_bodies,
+)
+from bench.gateway_profiling import profile_gateway, render_profile
+from bench.gateway_report import TARGET_ADDED_P50_MS, TARGET_THROUGHPUT_COST, render, summarise
+from bench.harness import CpuSample, busy_ports, git, log, nproc, percentile, pid_of, source_digest
+from deploy.launcher.layout import REPO
 from deploy.launcher.stack import Stack
 
 PROFILE = "bench"
 RESULTS = REPO / "bench" / "results"
 RESULT_FILE = RESULTS / "gateway_overhead.json"
-PROFILES_DIR = STATE / PROFILE / "profiles"  # raw py-spy stacks: large, kept out of the repository
 
-EVENTS_PER_BATCH = 100
-EVENT_BYTES = 500
-CUSTOMERS = 300
-READ_LIMIT = 10
-TARGET_THROUGHPUT_COST = 0.15
-TARGET_ADDED_P50_MS = 2.0
 MAX_ERROR_SAMPLES = 5
 # Share of the machine's CPU (all cores) used by processes outside the bench stack and the load
 # generator: below QUIET a pair may start; above DISTURBED during a round, its pair is redone.
@@ -127,102 +123,6 @@ GATEWAY_ENV = {
 }
 
 Check = Callable[[httpx.Response], str | None]
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------- bodies
-
-
-def _user(index: int) -> str:
-    return f"bench-customer-{index % CUSTOMERS:04d}"
-
-
-def _track_event(index: int, padding: str) -> dict[str, Any]:
-    return {
-        "type": "track",
-        "messageId": f"bench-{uuid.uuid4().hex}",
-        "userId": _user(index),
-        "event": "Product Viewed",
-        "timestamp": "2025-01-15T10:20:30.000Z",
-        "properties": {
-            "product_id": f"sku-{index % 5000:05d}",
-            "name": "Wool sweater",
-            "category": "Apparel",
-            "price": 89.9,
-            "currency": "EUR",
-            "url": f"https://shop.example.com/p/sku-{index % 5000:05d}",
-            "note": padding,
-        },
-        "context": {
-            "ip": "203.0.113.7",
-            "library": {"name": "analytics.js", "version": "4.1.0"},
-            "userAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-        },
-    }
-
-
-def _padding() -> str:
-    """Filler that brings one serialised event to EVENT_BYTES."""
-    bare = len(orjson.dumps(_track_event(0, "")))
-    if bare > EVENT_BYTES:
-        raise ValueError(f"the event template alone is {bare} bytes, over EVENT_BYTES={EVENT_BYTES}")
-    return "x" * (EVENT_BYTES - bare)
-
-
-class BatchBodies:
-    """Serialised /v1/batch bodies, each with EVENTS_PER_BATCH fresh messageIds."""
-
-    def __init__(self) -> None:
-        self.padding = _padding()
-        self.counter = 0
-
-    def make(self, count: int) -> list[bytes]:
-        bodies = []
-        for _ in range(count):
-            events = [_track_event(self.counter + i, self.padding) for i in range(EVENTS_PER_BATCH)]
-            self.counter += EVENTS_PER_BATCH
-            bodies.append(orjson.dumps({"batch": events}))
-        return bodies
-
-    def sizes(self) -> dict[str, int]:
-        body = self.make(1)[0]
-        event = len(orjson.dumps(_track_event(0, self.padding)))
-        return {"event_bytes": event, "body_bytes": len(body)}
-
-
-def identify_bodies() -> list[bytes]:
-    """CUSTOMERS identify calls, in batches of 100, for the read benchmark's data."""
-    calls = [
-        {
-            "type": "identify",
-            "messageId": f"bench-load-{uuid.uuid4().hex}",
-            "userId": _user(i),
-            "traits": {"email": f"{_user(i)}@example.com", "first_name": f"Customer {i}"},
-        }
-        for i in range(CUSTOMERS)
-    ]
-    return [orjson.dumps({"batch": calls[i : i + 100]}) for i in range(0, len(calls), 100)]
-
-
-def check_batch(response: httpx.Response) -> str | None:
-    if response.status_code != 200:
-        return f"HTTP {response.status_code}: {response.text[:200]}"
-    accepted = orjson.loads(response.content).get("accepted")
-    if accepted != EVENTS_PER_BATCH:
-        return f"accepted={accepted} (expected {EVENTS_PER_BATCH}): {response.text[:200]}"
-    return None
-
-
-def check_read(response: httpx.Response) -> str | None:
-    if response.status_code != 200:
-        return f"HTTP {response.status_code}: {response.text[:200]}"
-    items = orjson.loads(response.content).get("items")
-    if not isinstance(items, list) or len(items) != READ_LIMIT:
-        return f"expected {READ_LIMIT} items, got {len(items) if isinstance(items, list) else items!r}"
-    return None
 
 
 # ---------------------------------------------------------------------------------------------- rounds
@@ -276,68 +176,6 @@ class Round:
     attempt: int = 0
     disturbed: bool = False
     accepted: bool = False
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of an already sorted sequence."""
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children (PostgreSQL-style servers fork)."""
-    try:
-        proc = psutil.Process(pid)
-        total = sum(proc.cpu_times()[:2])
-        for child in proc.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                total += sum(child.cpu_times()[:2])
-        return total
-    except psutil.Error:
-        return 0.0
-
-
-@dataclass(frozen=True)
-class CpuSample:
-    """CPU seconds used so far: by each role's process, the whole stack, us, and the machine."""
-
-    wall: float
-    roles: dict[str, float]
-    stack: float
-    loadgen: float
-    processes: float  # user + nice + system of the machine: what processes can be charged with
-    machine: float  # processes + irq + softirq (loopback networking is partly softirq)
-    steal: float
-
-    @classmethod
-    def take(cls, roles: dict[str, int], stack_pids: Sequence[int]) -> CpuSample:
-        times = psutil.cpu_times()
-        processes = times.user + times.nice + times.system
-        return cls(
-            wall=time.perf_counter(),
-            roles={role: _cpu_seconds(pid) for role, pid in roles.items()},
-            stack=sum(_cpu_seconds(pid) for pid in stack_pids),
-            loadgen=sum(psutil.Process().cpu_times()[:2]),
-            processes=processes,
-            machine=processes + getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0),
-            steal=getattr(times, "steal", 0.0),
-        )
-
-    def foreign_share(self, before: CpuSample) -> float:
-        """Share of the machine used since `before` by processes outside the stack and this one."""
-        ours = (self.stack - before.stack) + (self.loadgen - before.loadgen)
-        capacity = max(1e-9, (self.wall - before.wall) * _nproc())
-        return max(0.0, (self.processes - before.processes) - ours) / capacity
-
-    def steal_share(self, before: CpuSample) -> float:
-        return max(0.0, self.steal - before.steal) / max(1e-9, (self.wall - before.wall) * _nproc())
-
-
-def _nproc() -> int:
-    """What `nproc` prints: the CPUs this process may run on."""
-    return len(os.sched_getaffinity(0))
 
 
 async def run_round(
@@ -508,272 +346,8 @@ class Runner:
                 await self.pair(endpoint, kind, concurrency, order)
 
 
-# ---------------------------------------------------------------------------------------------- summary
-
-
-def _median(rounds: list[Round], attribute: str) -> float:
-    return statistics.median(getattr(r, attribute) for r in rounds) if rounds else float("nan")
-
-
-def summarise(endpoint: Endpoint, rounds: list[Round]) -> dict[str, Any]:
-    def pick(kind: str, mode: str) -> list[Round]:
-        return [r for r in rounds if r.endpoint == endpoint.key and r.kind == kind and r.mode == mode]
-
-    out: dict[str, Any] = {"label": endpoint.label}
-    for mode in ("direct", "gateway"):
-        latency, throughput = pick("latency", mode), pick("throughput", mode)
-        cpu_roles = sorted({role for r in throughput for role in r.cpu_ms_per_request})
-        out[mode] = {
-            "p50_ms": round(_median(latency, "p50_ms"), 3),
-            "p95_ms": round(_median(latency, "p95_ms"), 3),
-            "p99_ms": round(_median(latency, "p99_ms"), 3),
-            "rps": round(_median(throughput, "rps"), 1),
-            "events_per_s": round(_median(throughput, "events_per_s"), 1),
-            "saturated_p50_ms": round(_median(throughput, "p50_ms"), 2),
-            "cpu_ms_per_request": {
-                role: round(statistics.median(r.cpu_ms_per_request.get(role, 0.0) for r in throughput), 3)
-                for role in cpu_roles
-            },
-            "errors": sum(r.errors for r in rounds if r.endpoint == endpoint.key and r.mode == mode),
-        }
-    direct, gateway = out["direct"], out["gateway"]
-    cost = 1 - gateway["rps"] / direct["rps"] if direct["rps"] else float("nan")
-    added = gateway["p50_ms"] - direct["p50_ms"]
-
-    def pairs(kind: str) -> list[tuple[Round, Round]]:
-        by_pair = {r.pair: r for r in pick(kind, "direct")}
-        return [(by_pair[g.pair], g) for g in pick(kind, "gateway") if g.pair in by_pair]
-
-    pair_costs = [1 - g.rps / d.rps for d, g in pairs("throughput") if d.rps]
-    pair_added = [g.p50_ms - d.p50_ms for d, g in pairs("latency")]
-    out["throughput_cost"] = round(cost, 4)
-    # Secondary, less sensitive to other work on the machine: the capacity lost when the server side is
-    # CPU-bound, from the CPU the whole bench stack spends per request (process CPU times).
-    stack_direct = direct["cpu_ms_per_request"].get("stack", 0.0)
-    stack_gateway = gateway["cpu_ms_per_request"].get("stack", 0.0)
-    out["cpu_based_cost"] = round(1 - stack_direct / stack_gateway, 4) if stack_gateway else None
-    out["throughput_cost_per_pair"] = [round(c, 4) for c in pair_costs]
-    out["added_p50_ms"] = round(added, 3)
-    out["added_p50_ms_per_pair"] = [round(a, 3) for a in pair_added]
-    out["gateway_cpu_ms_per_request"] = gateway["cpu_ms_per_request"].get("gateway", 0.0)
-    out["disturbed_pairs_used"] = len(
-        {(r.kind, r.pair) for r in rounds if r.endpoint == endpoint.key and r.disturbed}
-    )
-    out["meets_throughput_target"] = cost <= TARGET_THROUGHPUT_COST
-    out["meets_latency_target"] = added <= TARGET_ADDED_P50_MS
-    return out
-
-
-def render(result: dict[str, Any]) -> str:
-    meta = result["meta"]
-    lines = [
-        "",
-        f"Gateway overhead — {meta['date']}  commit {meta['commit']}"
-        f"{' (dirty tree)' if meta['dirty'] else ''}  nproc {meta['nproc']}",
-        f"{meta['rounds']} rounds x {meta['duration_s']:g} s per way, interleaved; latency at concurrency 1, "
-        f"throughput at concurrency {meta['concurrency']}; medians of rounds",
-    ]
-    for summary in result["endpoints"].values():
-        d, g = summary["direct"], summary["gateway"]
-        ok_cost = "ok" if summary["meets_throughput_target"] else "MISSED"
-        ok_p50 = "ok" if summary["meets_latency_target"] else "MISSED"
-        pairs = summary["throughput_cost_per_pair"]
-        spread = f"pairs {min(pairs) * 100:.1f}..{max(pairs) * 100:.1f} %" if pairs else ""
-        lines += [
-            "",
-            summary["label"],
-            f"  {'':28}{'direct':>12}{'gateway':>12}",
-            f"  {'p50 latency (ms)':28}{d['p50_ms']:12.2f}{g['p50_ms']:12.2f}"
-            f"   added p50 {summary['added_p50_ms']:+.2f} ms (target <= {TARGET_ADDED_P50_MS:g}) {ok_p50}",
-            f"  {'p95 latency (ms)':28}{d['p95_ms']:12.2f}{g['p95_ms']:12.2f}",
-            f"  {'p99 latency (ms)':28}{d['p99_ms']:12.2f}{g['p99_ms']:12.2f}",
-            f"  {'throughput (req/s)':28}{d['rps']:12.1f}{g['rps']:12.1f}"
-            f"   cost {summary['throughput_cost'] * 100:.1f} % "
-            f"(target <= {TARGET_THROUGHPUT_COST * 100:g} %) {ok_cost}; {spread}",
-        ]
-        if summary["cpu_based_cost"] is not None:
-            lines.append(
-                f"  {'':52}CPU-based cost {summary['cpu_based_cost'] * 100:.1f} % "
-                "(1 - stack CPU/request direct / via gateway)"
-            )
-        if d["events_per_s"]:
-            lines.append(f"  {'throughput (events/s)':28}{d['events_per_s']:12.0f}{g['events_per_s']:12.0f}")
-        for role in ("gateway", "service", "stack", "loadgen", "machine"):
-            if role in d["cpu_ms_per_request"] or role in g["cpu_ms_per_request"]:
-                lines.append(
-                    f"  {f'CPU ms/request: {role}':28}{d['cpu_ms_per_request'].get(role, 0.0):12.2f}"
-                    f"{g['cpu_ms_per_request'].get(role, 0.0):12.2f}"
-                )
-        lines.append(f"  {'errors':28}{d['errors']:12d}{g['errors']:12d}")
-        if summary["disturbed_pairs_used"]:
-            lines.append(
-                f"  WARNING: {summary['disturbed_pairs_used']} of the pairs used were disturbed by other "
-                "work on the machine (see foreign_cpu_share in the JSON)"
-            )
-    if result["errors"]:
-        lines += [
-            "",
-            "!" * 100,
-            f"!!! {result['errors']} FAILED REQUESTS — THESE RESULTS ARE NOT VALID "
-            "(see error_samples in the JSON)",
-            "!" * 100,
-        ]
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------- profile
-
-
-# Stages of a proxied request, found by a frame anywhere in a sampled stack (file paths as py-spy
-# shortens them). py-spy --nonblocking truncates some stacks, so these are lower bounds.
-PROFILE_STAGES = {
-    "upstream request (httpx AsyncClient.send and its response stream)": ("(httpx/", "(httpcore/"),
-    "  of which httpcore current_async_library (a failing `import sniffio` per call)": (
-        "current_async_library (httpcore/",
-    ),
-    "server-side HTTP parsing/writing (h11)": ("(h11/",),
-    "Redis calls (rate limiter)": ("(redis/",),
-    "PostgreSQL (key lookups on cache misses)": ("(sqlalchemy/", "(asyncpg/"),
-    "failed imports anywhere (importlib path scans)": ("_find_and_load (<frozen importlib",),
-    "JSON (de)serialisation": ("(json/", "orjson"),
-    "gateway's own modules (gateway/)": ("(gateway/",),
-    "FastAPI/Starlette routing and middleware (inclusive)": ("(fastapi/", "(starlette/"),
-}
-
-
-def summarise_profile(raw: Path, top: int = 15) -> dict[str, Any]:
-    """Where the gateway's CPU goes, from py-spy's raw (collapsed) stacks."""
-    self_time: collections.Counter[str] = collections.Counter()
-    inclusive: collections.Counter[str] = collections.Counter()
-    by_package: collections.Counter[str] = collections.Counter()
-    stages: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [f for f in stack.split(";") if f and not f.startswith("process ")]
-        if not frames:
-            continue
-        total += count
-        self_time[frames[-1]] += count
-        for frame in set(frames):
-            inclusive[frame] += count
-        for stage, needles in PROFILE_STAGES.items():
-            if any(needle in frame for frame in frames for needle in needles):
-                stages[stage] += count
-        leaf_file = frames[-1].rpartition("(")[2].split(":")[0]
-        by_package[leaf_file.split("/")[0] if "/" in leaf_file else f"stdlib:{leaf_file}"] += count
-
-    def share(counter: collections.Counter[str], n: int) -> list[tuple[str, float]]:
-        return [(name, round(100 * c / total, 1)) for name, c in counter.most_common(n)] if total else []
-
-    packages: collections.Counter[str] = collections.Counter()
-    for name, c in by_package.items():
-        packages[name.split(".")[0] if name.startswith("stdlib:") else name] += c
-    repo_frames = collections.Counter(
-        {frame: c for frame, c in inclusive.items() if "(gateway/" in frame or "(cdpkit/" in frame}
-    )
-    return {
-        "samples": total,
-        "stages_pct": {
-            stage: round(100 * stages[stage] / total, 1) if total else 0.0 for stage in PROFILE_STAGES
-        },
-        "self_by_package_pct": share(packages, top),
-        "self_by_function_pct": share(self_time, top),
-        "inclusive_repo_functions_pct": share(repo_frames, top),
-    }
-
-
-def _py_spy() -> str | None:
-    """py-spy from this virtualenv, else from PATH."""
-    local = Path(sys.executable).with_name("py-spy")
-    return str(local) if local.exists() else shutil.which("py-spy")
-
-
-async def profile_gateway(runner: Runner, endpoint: Endpoint, gateway_pid: int) -> dict[str, Any] | None:
-    py_spy = _py_spy()
-    if py_spy is None:
-        log("py-spy not found; skipping the profile (pip install py-spy into .venv)")
-        return None
-    PROFILES_DIR.mkdir(parents=True, exist_ok=True)
-    out = PROFILES_DIR / f"gateway_profile_{endpoint.key}.txt"
-    duration = max(5, int(runner.settings.duration_s))
-    spy = await asyncio.create_subprocess_exec(
-        py_spy,
-        "record",
-        "--pid",
-        str(gateway_pid),
-        "--duration",
-        str(duration),
-        "--rate",
-        "250",
-        "--nonblocking",
-        "--format",
-        "raw",
-        "--output",
-        str(out),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    await asyncio.sleep(0.5)
-    await runner.one(endpoint, "gateway", "profiled", runner.settings.concurrency, duration)
-    _, stderr = await spy.communicate()
-    if spy.returncode != 0 or not out.exists():
-        log(f"py-spy failed: {stderr.decode(errors='replace')[-500:]}")
-        return None
-    summary = summarise_profile(out)
-    summary["raw_file"] = str(out.relative_to(REPO))
-    return summary
-
-
-def render_profile(key: str, summary: dict[str, Any]) -> str:
-    lines = ["", f"py-spy on the gateway during a {key} throughput round ({summary['samples']} samples)"]
-    lines.append(
-        "  self time by package: " + ", ".join(f"{n} {p}%" for n, p in summary["self_by_package_pct"])
-    )
-    lines.append("  share of samples whose stack is in:")
-    lines += [f"    {p:5.1f} %  {n}" for n, p in summary["stages_pct"].items()]
-    lines.append("  self time, top functions:")
-    lines += [f"    {p:5.1f} %  {n}" for n, p in summary["self_by_function_pct"][:10]]
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------- stack
-
-
-def busy_ports() -> list[int]:
-    ports = PROFILES[PROFILE]
-    wanted = [ports.kafka, ports.kafka_controller, ports.postgres, ports.redis, ports.gateway]
-    wanted += [ports.service(offset) for offset in (1, 2, 3, 4, 5, 12)]
-    return [port for port in wanted if port_open(port)]
-
-
-def _pid(stack: Stack, name: str) -> int:
-    proc = next(p for p in stack.procs if p.name == name)
-    assert proc.popen is not None
-    return proc.popen.pid
-
-
-def source_digest() -> str:
-    """A digest of the code the stack runs (the tree may be dirty): gateway/, cdpkit/, services/."""
-    digest = hashlib.sha256()
-    for folder in ("gateway", "cdpkit", "services"):
-        for path in sorted((REPO / folder).rglob("*.py")):
-            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 async def load_customers(client: httpx.AsyncClient, stack: Stack, admin: dict[str, str]) -> None:
-    write = {"authorization": _basic(stack.credentials.write_key), "content-type": "application/json"}
+    write = {"authorization": basic_auth(stack.credentials.write_key), "content-type": "application/json"}
     for body in identify_bodies():
         response = await client.post(f"{stack.gateway_url}/v1/batch", content=body, headers=write)
         response.raise_for_status()
@@ -787,10 +361,6 @@ async def load_customers(client: httpx.AsyncClient, stack: Stack, admin: dict[st
         if time.monotonic() > deadline:
             raise TimeoutError(f"customers not visible after 180 s: {response.status_code} {response.text}")
         await asyncio.sleep(0.5)
-
-
-def _basic(user: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:".encode()).decode()
 
 
 async def benchmark(stack: Stack, settings: Settings) -> dict[str, Any]:
@@ -812,7 +382,7 @@ async def benchmark(stack: Stack, settings: Settings) -> dict[str, Any]:
         "x-cdp-internal-token": stack.credentials.internal_token,
         "x-cdp-scopes": "read,write",
     }
-    gateway_pid = _pid(stack, "gateway")
+    gateway_pid = pid_of(stack, "gateway")
     json_type = {"content-type": "application/json"}
     batch = Endpoint(
         key="batch",
@@ -822,13 +392,13 @@ async def benchmark(stack: Stack, settings: Settings) -> dict[str, Any]:
             "direct",
             f"{stack.service_url('ingest')}/v1/batch",
             {**internal, **json_type},
-            {"service": _pid(stack, "ingest")},
+            {"service": pid_of(stack, "ingest")},
         ),
         gateway=Target(
             "gateway",
             f"{stack.gateway_url}/v1/batch",
-            {"authorization": _basic(stack.credentials.write_key), **json_type},
-            {"gateway": gateway_pid, "service": _pid(stack, "ingest")},
+            {"authorization": basic_auth(stack.credentials.write_key), **json_type},
+            {"gateway": gateway_pid, "service": pid_of(stack, "ingest")},
         ),
         check=check_batch,
         events_per_request=EVENTS_PER_BATCH,
@@ -841,13 +411,13 @@ async def benchmark(stack: Stack, settings: Settings) -> dict[str, Any]:
             "direct",
             f"{stack.service_url('profile')}/api/customers?limit={READ_LIMIT}",
             internal,
-            {"service": _pid(stack, "profile")},
+            {"service": pid_of(stack, "profile")},
         ),
         gateway=Target(
             "gateway",
             f"{stack.gateway_url}/api/customers?limit={READ_LIMIT}",
             admin,
-            {"gateway": gateway_pid, "service": _pid(stack, "profile")},
+            {"gateway": gateway_pid, "service": pid_of(stack, "profile")},
         ),
         check=check_read,
     )
@@ -923,7 +493,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
-    if busy := busy_ports():
+    if busy := busy_ports(PROFILE):
         log(f"ports of the {PROFILE} profile are already in use: {busy}. Is another bench stack running?")
         log("Not starting anything; stop whatever holds them (`python -m deploy.launcher down`?) and retry.")
         return 2
@@ -945,9 +515,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "meta": {
             "benchmark": "gateway_overhead",
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "commit": _git("rev-parse", "--short", "HEAD").strip() or "unknown",
-            "dirty": bool(_git("status", "--porcelain").strip()),
-            "nproc": _nproc(),
+            "commit": git("rev-parse", "--short", "HEAD").strip() or "unknown",
+            "dirty": bool(git("status", "--porcelain").strip()),
+            "nproc": nproc(),
             "python": sys.version.split()[0],
             "duration_s": settings.duration_s,
             "rounds": settings.rounds,

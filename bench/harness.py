@@ -1,0 +1,115 @@
+"""What every benchmark here needs: logging, percentiles, CPU accounting, run metadata."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import psutil
+
+from deploy.launcher.layout import PROFILES, REPO
+from deploy.launcher.processes import port_open
+from deploy.launcher.stack import Stack
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence."""
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (PostgreSQL-style servers fork)."""
+    try:
+        proc = psutil.Process(pid)
+        total = sum(proc.cpu_times()[:2])
+        for child in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += sum(child.cpu_times()[:2])
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used so far: by each role's process, the whole stack, us, and the machine."""
+
+    wall: float
+    roles: dict[str, float]
+    stack: float
+    loadgen: float
+    processes: float  # user + nice + system of the machine: what processes can be charged with
+    machine: float  # processes + irq + softirq (loopback networking is partly softirq)
+    steal: float
+
+    @classmethod
+    def take(cls, roles: dict[str, int], stack_pids: Sequence[int]) -> CpuSample:
+        times = psutil.cpu_times()
+        processes = times.user + times.nice + times.system
+        return cls(
+            wall=time.perf_counter(),
+            roles={role: cpu_seconds(pid) for role, pid in roles.items()},
+            stack=sum(cpu_seconds(pid) for pid in stack_pids),
+            loadgen=sum(psutil.Process().cpu_times()[:2]),
+            processes=processes,
+            machine=processes + getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0),
+            steal=getattr(times, "steal", 0.0),
+        )
+
+    def foreign_share(self, before: CpuSample) -> float:
+        """Share of the machine used since `before` by processes outside the stack and this one."""
+        ours = (self.stack - before.stack) + (self.loadgen - before.loadgen)
+        capacity = max(1e-9, (self.wall - before.wall) * nproc())
+        return max(0.0, (self.processes - before.processes) - ours) / capacity
+
+    def steal_share(self, before: CpuSample) -> float:
+        return max(0.0, self.steal - before.steal) / max(1e-9, (self.wall - before.wall) * nproc())
+
+
+def nproc() -> int:
+    """What `nproc` prints: the CPUs this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def busy_ports(profile: str) -> list[int]:
+    """Ports of a stack profile that something already listens on."""
+    ports = PROFILES[profile]
+    wanted = [ports.kafka, ports.kafka_controller, ports.postgres, ports.redis, ports.gateway]
+    wanted += [ports.service(offset) for offset in (1, 2, 3, 4, 5, 12)]
+    return [port for port in wanted if port_open(port)]
+
+
+def pid_of(stack: Stack, name: str) -> int:
+    """The pid of one of the stack's processes."""
+    proc = next(p for p in stack.procs if p.name == name)
+    assert proc.popen is not None
+    return proc.popen.pid
+
+
+def source_digest(folders: tuple[str, ...] = ("gateway", "cdpkit", "services")) -> str:
+    """A digest of the code the stack runs (the tree may be dirty): gateway/, cdpkit/, services/."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted((REPO / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
