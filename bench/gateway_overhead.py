@@ -421,8 +421,12 @@ async def benchmark(stack: Stack, settings: Settings) -> dict[str, Any]:
         ),
         check=check_read,
     )
+    # uvicorn drops a connection idle for 5 s; one reused at that moment fails without an answer.
+    # Between rounds (waiting for a quiet machine) connections idle that long, so never reuse them.
     limits = httpx.Limits(
-        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+        max_connections=settings.concurrency,
+        max_keepalive_connections=settings.concurrency,
+        keepalive_expiry=2.0,
     )
     clients = {mode: httpx.AsyncClient(limits=limits, timeout=30) for mode in ("direct", "gateway")}
     stack_pids = [p.popen.pid for p in stack.procs if p.popen is not None]
