@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-SESSION_GAP_MS = 30 * 60 * 1000  # the usual analytics definition: 30 minutes of silence ends a visit
+SESSION_GAP_MS = 30 * 60 * 1000  # the analytics convention: more than 30 minutes of silence ends a visit
 MAX_SESSIONS = 1000  # sessions kept one by one; older ones are summarised (see Visits)
 
 
 @dataclass
 class Visits:
-    """Page and screen views grouped into sessions: views closer than 30 minutes are one visit.
+    """Page and screen views grouped into sessions: views at most 30 minutes apart are one visit.
 
     A session is a cluster of view times on the time line, so any arrival order of the views gives
     the same sessions. Start and end times are in epoch milliseconds (integers: sums are exact).
@@ -82,8 +82,10 @@ class Visits:
         """Merge another person's record of visits: sessions that touch become one."""
         self.archived += other.archived
         self.archived_ms += other.archived_ms
-        if other.archived_until is not None:
-            self.archived_until = max(self.archived_until or other.archived_until, other.archived_until)
+        if other.archived_until is not None and (
+            self.archived_until is None or other.archived_until > self.archived_until
+        ):
+            self.archived_until = other.archived_until
         spans = sorted(zip(self.starts + other.starts, self.ends + other.ends, strict=True))
         self.starts, self.ends, self.live_ms = [], [], 0
         for start, end in spans:

@@ -113,13 +113,11 @@ def from_state(cls: type[CustomerProfile], state: dict[str, Any]) -> CustomerPro
     if state.get("state_version") != STATE_VERSION:
         raise ValueError(f"unknown profile state version {state.get('state_version')!r}")
     support = state["support"]
-    first_seen, last_seen = _moment(state["first_seen_at"]), _moment(state["last_seen_at"])
-    assert first_seen is not None and last_seen is not None
     return cls(
         workspace_id=state["workspace_id"],
         customer_id=state["customer_id"],
-        first_seen_at=first_seen,
-        last_seen_at=last_seen,
+        first_seen_at=datetime.fromisoformat(state["first_seen_at"]),
+        last_seen_at=datetime.fromisoformat(state["last_seen_at"]),
         user_id=state["user_id"],
         anonymous_ids=list(state["anonymous_ids"]),
         **{name: state[name] for name in _TEXT_FIELDS},

@@ -21,6 +21,11 @@ def test_views_closer_than_30_minutes_are_one_visit_and_its_length_is_first_to_l
     assert profile.average_time_on_site == (40 * 60 + 0) / 2
 
 
+def test_thirty_minutes_of_silence_is_still_the_same_visit_a_minute_more_is_not() -> None:
+    assert fold([page(T0), page(T0 + 30 * MINUTE)]).website_visits == 1
+    assert fold([page(T0), page(T0 + 31 * MINUTE)]).website_visits == 2
+
+
 def test_a_late_view_between_two_visits_joins_them() -> None:
     profile = fold([page(T0), page(T0 + 50 * MINUTE)])
     assert profile.website_visits == 2
