@@ -28,7 +28,7 @@ def test_an_event_posted_to_the_gateway_becomes_a_profile_read_back_through_it(
         lambda r: r.status_code == 200 and r.json()["events_count"] == 2,
     ).json()
     assert customer["email"] == "ann.lee@example.com"
-    assert customer["traits"]["first_name"] == "Ann"
+    assert customer["first_name"] == "Ann"
     assert customer["first_seen_at"].startswith("2026-01-02T03:04:05")
 
     timeline = gateway.get(f"/api/customers/{user_id}/events", headers=admin_headers).json()
@@ -112,8 +112,8 @@ def test_workspaces_never_see_each_other(
 
     mine = wait_for(lambda: get_customer(gateway, admin_headers, user_id), lambda r: r.status_code == 200)
     theirs = wait_for(lambda: get_customer(gateway, other_admin, user_id), lambda r: r.status_code == 200)
-    assert mine.json()["traits"]["first_name"] == "Mine"
-    assert theirs.json()["traits"]["first_name"] == "Theirs"
+    assert mine.json()["first_name"] == "Mine"
+    assert theirs.json()["first_name"] == "Theirs"
     assert mine.json()["customer_id"] != theirs.json()["customer_id"]
     listed = gateway.get("/api/customers", params={"q": user_id}, headers=other_admin).json()["items"]
     assert [c["customer_id"] for c in listed] == [theirs.json()["customer_id"]]

@@ -1,0 +1,86 @@
+"""The rate limiter against the test stack's Redis: exact for small limits, leased for busy keys."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from deploy.launcher.stack import Stack
+from gateway.adapters.ratelimit import LEASE_SHARE_OF_LIMIT, Limit, RedisRateLimiter
+from tests.factories import unique
+
+
+@pytest.fixture
+async def redis(stack: Stack) -> AsyncIterator[Redis]:
+    client = Redis.from_url(stack.env["REDIS_URL"])
+    yield client
+    await client.aclose()
+
+
+class CountingScript:
+    """Counts the limiter's round trips to Redis (the script itself runs for real)."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.calls = 0
+
+    async def __call__(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        return await self.script(**kwargs)
+
+
+async def counted(redis: Redis, subject: str) -> int:
+    """Requests Redis has counted for a subject in the current window slot and the one before."""
+    keys = await redis.keys(f"ratelimit:{subject}:*")
+    values = await redis.mget(keys) if keys else []
+    return sum(int(value or 0) for value in values)
+
+
+async def test_a_small_limit_is_counted_request_by_request(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    subject = unique("key:small")
+    decisions = [await limiter.hit([Limit(subject, 3)]) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
+    assert decisions[-1].headers()["Retry-After"]
+    assert await counted(redis, subject) == 3
+
+
+async def test_a_busy_key_takes_leases_instead_of_a_round_trip_per_request(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    script = limiter._script = CountingScript(limiter._script)  # type: ignore[assignment]
+    subject, limit = unique("key:busy"), 1_000_000
+    hits = 0
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        assert (await limiter.hit([Limit(subject, limit)])).allowed
+        hits += 1
+    largest_lease = limit // LEASE_SHARE_OF_LIMIT
+    assert script.calls < hits / 3, (script.calls, hits)
+    # Whatever a lease held is counted: Redis never counts fewer requests than were served.
+    assert hits <= await counted(redis, subject) <= hits + largest_lease
+
+
+async def test_concurrent_requests_never_get_more_than_the_limit(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    subject, limit = unique("key:burst"), 500
+    warm_up = [await limiter.hit([Limit(subject, limit)]) for _ in range(100)]
+    await asyncio.sleep(1.0)  # the key now has a request rate, so it gets leases
+    burst = await asyncio.gather(*(limiter.hit([Limit(subject, limit)]) for _ in range(1_000)))
+    allowed = sum(d.allowed for d in warm_up + burst)
+    assert allowed <= limit
+    assert allowed >= limit - limit // LEASE_SHARE_OF_LIMIT  # at most one unused lease is lost
+    assert await counted(redis, subject) <= limit
+
+
+async def test_the_workspace_limit_binds_every_key_of_the_workspace(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    workspace = unique("workspace:shared")
+    first = [await limiter.hit([Limit(unique("key:a"), 100), Limit(workspace, 4)]) for _ in range(3)]
+    second = [await limiter.hit([Limit(unique("key:b"), 100), Limit(workspace, 4)]) for _ in range(2)]
+    assert [d.allowed for d in first + second] == [True, True, True, True, False]
