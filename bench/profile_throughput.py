@@ -157,6 +157,8 @@ async def ceiling(
 
 
 def start_worker(stack: Stack, port: int) -> subprocess.Popen[bytes]:
+    if answers(f"http://127.0.0.1:{port}/healthz"):
+        raise RuntimeError(f"port {port} is taken: a worker left by an earlier run? stop it first")
     log = (stack.layout.logs / "bench-profile-worker.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.profile", "worker"],
@@ -169,6 +171,7 @@ def start_worker(stack: Stack, port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while not answers(f"http://127.0.0.1:{port}/readyz"):
         if time.monotonic() > deadline or proc.poll() is not None:
+            stop_worker(proc)
             raise RuntimeError("the bench worker did not become ready")
         time.sleep(0.2)
     return proc

@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-import orjson
-
 from cdpkit.kafka import encode, standard_headers
 from cdpkit.outbox import OutboxMessage
 from schemas.customer_events import CustomerEvent
@@ -123,7 +121,7 @@ async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
                 event_name(event),
                 event.occurred_at,
                 event.received_at,
-                orjson.dumps(event.payload.model_dump(mode="json")).decode(),
+                event.payload.model_dump_json(),
             )
             for event, key in fold.timeline
         ]
