@@ -44,6 +44,7 @@ from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from schemas.customer_events import customer_event_key
 from schemas.topics import CUSTOMER_EVENTS
+from services.profile.settings import Settings
 from tests.factories import unique
 
 RESULTS = Path(__file__).parent / "results" / "profile_throughput.json"
@@ -325,7 +326,11 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "latency_at_half_load": visible,
         "targets": {"events_per_s": 10_000, "ratio": 0.5, "p99_ms": 500},
         "rounds": rounds,
-        "settings": {"events": args.events, "customers": args.customers, "batch_size": 2000},
+        "settings": {
+            "events": args.events,
+            "customers": args.customers,
+            "batch_size": Settings().profile_batch_size,
+        },
     }
 
 

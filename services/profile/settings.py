@@ -9,7 +9,7 @@ class Settings(ServiceSettings):
     service_name: str = "profile"
     http_port: int = 8002
     # Most events the worker folds in one transaction (one fetch from Kafka, all partitions).
-    profile_batch_size: int = Field(default=2000, ge=1, le=20000)
+    profile_batch_size: int = Field(default=5000, ge=1, le=20000)
     # Profiles kept decoded in the worker's memory between batches (checked against the row's version).
     profile_cache_size: int = Field(default=20000, ge=0)
     # Outbox rows the relay sends per transaction.

@@ -36,7 +36,7 @@ def call(workspace: str, kind: str, minute: int = 0, **fields: Any) -> CustomerE
     return CustomerEvent(
         event_id=message_id,
         workspace_id=workspace,
-        type=kind,  # type: ignore[arg-type]
+        type=kind,
         occurred_at=T0 + timedelta(minutes=minute),
         payload=model(message_id=message_id, **fields),
     )
