@@ -193,10 +193,12 @@ async def inbox_count(connection: asyncpg.Connection, workspace: str) -> int:
     )
 
 
-async def worker_round(stack: Stack, dsn: str, workspace: str, events: int, port: int) -> float:
-    """Events/s the real worker folds, from its first folded event to its last."""
+async def worker_round(
+    stack: Stack, dsn: str, workspace: str, events: int, port: int, replicas: int
+) -> float:
+    """Events/s the worker (`replicas` processes, one group) folds, from its first event to its last."""
     connection = await asyncpg.connect(dsn)
-    proc = await asyncio.to_thread(start_worker, stack, port)
+    procs = [await asyncio.to_thread(start_worker, stack, port + n) for n in range(replicas)]
     try:
         first_at, first_count, deadline = None, 0, time.monotonic() + 900
         while time.monotonic() < deadline:
@@ -212,7 +214,8 @@ async def worker_round(stack: Stack, dsn: str, workspace: str, events: int, port
             await asyncio.sleep(0.05)
         raise RuntimeError("the worker did not fold the round's events in time")
     finally:
-        await asyncio.to_thread(stop_worker, proc)
+        for proc in procs:
+            await asyncio.to_thread(stop_worker, proc)
         await connection.close()
 
 
@@ -305,7 +308,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         progress(f"round {number + 1}: produced {sum(end.values()) - sum(start.values())} events")
         ceiling_rate = await ceiling(bootstrap, dsn, start, end)
         progress(f"round {number + 1}: ceiling {ceiling_rate:.0f} events/s")
-        worker_rate = await worker_round(stack, dsn, workspace, len(messages), port)
+        worker_rate = await worker_round(stack, dsn, workspace, len(messages), port, args.workers)
         rounds.append(
             {
                 "events": len(messages),
@@ -330,6 +333,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             "events": args.events,
             "customers": args.customers,
             "batch_size": Settings().profile_batch_size,
+            "worker_processes": args.workers,
         },
     }
 
@@ -348,6 +352,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--latency-s", type=float, default=20.0)
     parser.add_argument("--sample", type=int, default=20, help="track one produced event in this many")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (replicas) in the group")
     args = parser.parse_args()
     stack = Stack.for_profile(args.stack_profile)
     stack.up()

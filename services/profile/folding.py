@@ -185,7 +185,7 @@ class BatchFold:
         return []
 
     def _merge(self, survivor: CustomerKey, other: CustomerKey, event: CustomerEvent) -> None:
-        changed = self.profiles[survivor].absorb(self.profiles[other])  # type: ignore[attr-defined,unused-ignore]
+        changed = self.profiles[survivor].absorb(self.profiles[other])
         self.changed.setdefault(survivor, set()).update(changed)
         self.merged_into[other] = survivor[1]
         self.changed.pop(other, None)

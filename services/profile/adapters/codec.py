@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,40 +15,19 @@ from services.profile.adapters.tables import CONTRACT_COLUMNS
 from services.profile.domain.profile import CustomerProfile
 
 
-def to_state(profile: CustomerProfile) -> dict[str, Any]:
-    """The profile's whole state, JSON-able."""
-    if hasattr(profile, "to_state"):
-        state: dict[str, Any] = profile.to_state()
-        return state
-    return {f.name: getattr(profile, f.name) for f in fields(profile)}  # pre-C360 domain
-
-
-def from_state(state: dict[str, Any]) -> CustomerProfile:
-    """The profile back from `to_state()`."""
-    if hasattr(CustomerProfile, "from_state"):
-        profile: CustomerProfile = CustomerProfile.from_state(state)
-        return profile
-    values = dict(state)
-    for name in ("first_seen_at", "last_seen_at"):
-        values[name] = datetime.fromisoformat(values[name])
-    return CustomerProfile(**values)
-
-
 def contract(profile: CustomerProfile, now: datetime) -> Profile:
-    """The contract view of the profile as of `now`."""
-    try:
-        return profile.as_contract(now)  # type: ignore[call-arg,unused-ignore]
-    except TypeError:
-        return profile.as_contract()  # type: ignore[call-arg,unused-ignore]
+    """The contract view of the profile as of `now` (`days_since_last_order` depends on it)."""
+    return profile.as_contract(now)
 
 
 def dump_state(profile: CustomerProfile) -> str:
     """`doc` as JSON text (asyncpg takes jsonb as text)."""
-    return orjson.dumps(to_state(profile), default=_json_default).decode()
+    return orjson.dumps(profile.to_state(), default=_json_default).decode()
 
 
 def load_state(doc: str | dict[str, Any]) -> CustomerProfile:
-    return from_state(orjson.loads(doc) if isinstance(doc, str) else doc)
+    """The profile back from `doc`."""
+    return CustomerProfile.from_state(orjson.loads(doc) if isinstance(doc, str) else doc)
 
 
 def _json_default(value: object) -> object:
