@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import lru_cache
+from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import murmur2
+from aiokafka.structs import TopicPartition
 from pydantic import BaseModel
 
 from cdpkit.logging import request_id_var
@@ -52,6 +57,23 @@ def encode(message: BaseModel) -> bytes:
     return message.model_dump_json().encode()
 
 
+def _plain_fields(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.__dict__
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def encode_plain(value: Any) -> bytes:
+    """`encode`'s bytes for values already valid: dicts, lists, aware datetimes, plain pydantic models.
+
+    Several times faster than `encode` because nothing is validated or copied; "plain" models are
+    those whose JSON is their fields in order (no aliases, serializers or computed fields), like
+    every model in `schemas/`. Callers build the dict in the model's field order; a test per caller
+    holds the bytes equal to `encode`'s.
+    """
+    return orjson.dumps(value, default=_plain_fields, option=orjson.OPT_UTC_Z)
+
+
 def standard_headers(event_type: str, event_id: str) -> Headers:
     """Headers on every message: its type, its idempotency key and the request that caused it."""
     headers: Headers = [("type", event_type.encode()), ("event-id", event_id.encode())]
@@ -86,6 +108,38 @@ class Publisher:
             await future
         PRODUCE_LATENCY.labels(self.service, topic).observe(time.perf_counter() - started)
         PRODUCED.labels(self.service, topic).inc(len(messages))
+
+    async def publish_batch(self, topic: str, messages: Sequence[tuple[bytes, bytes, Headers]]) -> None:
+        """Send keyed messages and return when all are acknowledged, at a fraction of `publish_many`'s CPU.
+
+        Same partitions (the default partitioner's), order per key and acknowledgement as
+        `publish_many`. Each message goes straight into the producer's accumulator, where concurrent
+        callers' messages share record batches as they do with `send()`; what `send()` adds per
+        message (metadata wait, size estimate, an uncached murmur2 of the key) is done once per call
+        or cached. The accumulator is aiokafka's internal API: the pin (<0.15) and a test guard it.
+        """
+        if not messages:
+            return
+        started = time.perf_counter()
+        producer = self.producer
+        partitions = [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
+        count = len(partitions)
+        timeout = producer._request_timeout_ms / 1000
+        add = producer._message_accumulator.add_message
+        futures = [
+            await add(partitions[key_hash(key) % count], key, value, timeout, headers=headers)
+            for key, value, headers in messages
+        ]
+        for future in futures:
+            await future
+        PRODUCE_LATENCY.labels(self.service, topic).observe(time.perf_counter() - started)
+        PRODUCED.labels(self.service, topic).inc(len(messages))
+
+
+@lru_cache(maxsize=1 << 16)
+def key_hash(key: bytes) -> int:
+    """The key's hash as the default partitioner takes it: positive murmur2 (customers recur, so cached)."""
+    return murmur2(key) & 0x7FFFFFFF
 
 
 async def ensure_topics(
