@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,9 +11,10 @@ from typing import Any, Protocol
 from prometheus_client import Counter
 
 from cdpkit.errors import Unavailable
-from schemas.customer_events import CustomerEvent
+from services.ingest.domain.ingested import IngestedEvent
 from services.ingest.domain.segment import ItemError, ItemRejected, to_event
 
+log = logging.getLogger(__name__)
 EVENTS = Counter(
     "cdp_ingest_events_total", "Tracking calls by outcome (accepted, duplicate, rejected)", ["outcome"]
 )
@@ -20,11 +22,14 @@ REJECTED = Counter("cdp_ingest_rejected_total", "Tracking calls rejected, by rea
 
 
 class Dedupe(Protocol):
+    """Claim ids before publishing; confirm them once Kafka has the events, or release them."""
+
     async def claim(self, workspace_id: str, message_ids: Sequence[str]) -> list[bool]: ...
+    async def confirm(self, workspace_id: str, message_ids: Sequence[str]) -> None: ...
     async def release(self, workspace_id: str, message_ids: Sequence[str]) -> None: ...
 
 
-Publish = Callable[[Sequence[CustomerEvent]], Awaitable[None]]
+Publish = Callable[[Sequence[IngestedEvent]], Awaitable[None]]
 
 
 @dataclass
@@ -46,7 +51,7 @@ async def accept_calls(
 ) -> Accepted:
     """Publish every valid, unseen call; 503 (and nothing claimed) if Kafka did not take them."""
     result = Accepted()
-    events: list[CustomerEvent] = []
+    events: list[IngestedEvent] = []
     for index, item in enumerate(items):
         try:
             events.append(
@@ -63,11 +68,14 @@ async def accept_calls(
             REJECTED.labels(error.code).inc()
     fresh = await dedupe.claim(workspace_id, [event.event_id for event in events])
     to_send = [event for event, is_new in zip(events, fresh, strict=True) if is_new]
+    sent_ids = [event.event_id for event in to_send]
     try:
         await publish(to_send)
     except Exception as error:
-        await dedupe.release(workspace_id, [event.event_id for event in to_send])
+        log.warning("could not publish %d events", len(to_send), exc_info=True)
+        await dedupe.release(workspace_id, sent_ids)
         raise Unavailable("could not store the events; retry later", headers={"Retry-After": "5"}) from error
+    await dedupe.confirm(workspace_id, sent_ids)
     result.accepted = len(to_send)
     result.duplicates = len(events) - len(to_send)
     EVENTS.labels("accepted").inc(result.accepted)

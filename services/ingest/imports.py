@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from prometheus_client import Counter, Gauge
 
 from cdpkit.errors import CdpError, InvalidInput, Unavailable
-from schemas.customer_events import CustomerEvent
 from schemas.envelope import utcnow
 from services.ingest.domain.csv_records import (
     CsvRecords,
@@ -30,8 +29,9 @@ from services.ingest.domain.csv_records import (
     Utf8Stream,
 )
 from services.ingest.domain.import_convert import Converter
-from services.ingest.domain.import_job import COMPLETED, ImportJob
+from services.ingest.domain.import_job import ABANDONED, COMPLETED, ImportJob
 from services.ingest.domain.import_rows import HeaderError
+from services.ingest.domain.ingested import IngestedEvent
 from services.ingest.handlers import Dedupe, Publish
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,13 @@ class JobStore(Protocol):
     async def save(self, job: ImportJob) -> None: ...
 
 
+class JobRecords(Protocol):
+    """What settling abandoned jobs needs of the job storage."""
+
+    async def fail_abandoned(self, job: ImportJob, stale_before: datetime) -> bool: ...
+    async def get(self, workspace_id: str, job_id: str) -> ImportJob | None: ...
+
+
 class UploadInterrupted(Exception):
     """The client went away before the whole file arrived."""
 
@@ -55,8 +62,29 @@ class UploadInterrupted(Exception):
 @dataclass(frozen=True)
 class ImportLimits:
     batch_events: int = 2000
-    progress_interval_s: float = 1.0
+    progress_interval_s: float = 1.0  # also the heartbeat that tells a running job from an abandoned one
     max_event_bytes: int = 32 * 1024
+
+
+class _Heartbeat:
+    """Rewrites a running job's row every interval, even while no bytes arrive: it is alive."""
+
+    def __init__(self, store: JobStore, job: ImportJob, interval_s: float) -> None:
+        self.store, self.job, self.interval_s = store, job, interval_s
+        self._stopped = asyncio.Event()
+        self._task = asyncio.create_task(self._beat())
+
+    async def _beat(self) -> None:
+        while not self._stopped.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self.interval_s)
+            if not self._stopped.is_set():
+                await _save_quietly(self.store, self.job)
+
+    async def stop(self) -> None:
+        """Stop beating; returns once a write in progress is done, so it cannot land after the last one."""
+        self._stopped.set()
+        await self._task
 
 
 class _Pipeline:
@@ -67,7 +95,7 @@ class _Pipeline:
         self.dedupe = dedupe
         self.publish = publish
         self.batch_events = batch_events
-        self.batch: list[tuple[CustomerEvent, int]] = []
+        self.batch: list[tuple[IngestedEvent, int]] = []
         self.inflight: asyncio.Task[None] | None = None
 
     def reject(self, errors: Sequence[RowError]) -> None:
@@ -75,7 +103,7 @@ class _Pipeline:
             self.job.reject(errors)
             IMPORT_ROWS.labels(self.job.kind, "rejected").inc(len(errors))
 
-    async def add(self, events: list[tuple[CustomerEvent, int]]) -> None:
+    async def add(self, events: list[tuple[IngestedEvent, int]]) -> None:
         self.batch += events
         if len(self.batch) >= self.batch_events:
             await self.flush()
@@ -92,19 +120,22 @@ class _Pipeline:
         if task is not None:
             await task
 
-    async def _send(self, batch: list[tuple[CustomerEvent, int]]) -> None:
+    async def _send(self, batch: list[tuple[IngestedEvent, int]]) -> None:
         job = self.job
         ids = [event.event_id for event, _ in batch]
         fresh = await self.dedupe.claim(job.workspace_id, ids)
         to_send = [event for (event, _), new in zip(batch, fresh, strict=True) if new]
+        sent_ids = [event.event_id for event in to_send]
         try:
             await self.publish(to_send)
         except Exception as error:
-            await self.dedupe.release(job.workspace_id, [event.event_id for event in to_send])
+            log.warning("import job %s could not publish %d events", job.id, len(to_send), exc_info=True)
+            await self.dedupe.release(job.workspace_id, sent_ids)
             raise Unavailable(
                 "could not store the events; the rows before this batch are imported, retry the import",
                 headers={"Retry-After": "5"},
             ) from error
+        await self.dedupe.confirm(job.workspace_id, sent_ids)
         accepted = sum(rows for (_, rows), new in zip(batch, fresh, strict=True) if new)
         duplicate = sum(rows for (_, rows), new in zip(batch, fresh, strict=True) if not new)
         job.rows_accepted += accepted
@@ -125,13 +156,16 @@ async def run_import(
     """Import one uploaded file; the job ends completed, or failed with the error re-raised."""
     await store.add(job)
     pipeline = _Pipeline(job, dedupe, publish, limits.batch_events)
+    heartbeat = _Heartbeat(store, job, limits.progress_interval_s)
     try:
-        await _stream(job, body, pipeline, store, limits)
+        await _stream(job, body, pipeline, limits)
+        await heartbeat.stop()
         job.complete(utcnow())
     except BaseException as error:
         # The batch in flight: its own failure is already the job's, or a consequence of it.
         with contextlib.suppress(Exception):
             await pipeline.settle()
+        await asyncio.shield(heartbeat.stop())
         job.fail(utcnow(), _reason(error))
         await _save_quietly(store, job)
         client_error = _for_client(error, job)
@@ -145,19 +179,15 @@ async def run_import(
 
 
 async def _stream(
-    job: ImportJob, body: AsyncIterator[bytes], pipeline: _Pipeline, store: JobStore, limits: ImportLimits
+    job: ImportJob, body: AsyncIterator[bytes], pipeline: _Pipeline, limits: ImportLimits
 ) -> None:
     decoder = Utf8Stream()
     records = CsvRecords()
     converter = Converter(job.kind, job.workspace_id, job.started_at, limits.max_event_bytes)
-    progress_at = time.monotonic() + limits.progress_interval_s
     try:
         async for chunk in body:
             job.bytes_read += len(chunk)
             await _take(converter, pipeline, *records.feed(decoder.decode(chunk)))
-            if time.monotonic() >= progress_at:
-                await _save_quietly(store, job)
-                progress_at = time.monotonic() + limits.progress_interval_s
         await _take(converter, pipeline, *records.feed(decoder.decode(b"", final=True)))
     except NotUtf8 as error:
         await _take(converter, pipeline, *records.feed(error.valid))  # the rows before the bad byte
@@ -192,6 +222,22 @@ async def _take(
     pipeline.reject(unreadable)
     pipeline.reject(converted.errors)
     await pipeline.add(converted.events)
+
+
+async def settle_abandoned(store: JobRecords, jobs: list[ImportJob], stale_after_s: float) -> list[ImportJob]:
+    """The jobs as they are: a running one whose process died (no heartbeat) is failed, and stored so."""
+    now = utcnow()
+    settled = []
+    for job in jobs:
+        if job.abandoned(now, stale_after_s):
+            failed = replace(job, errors=list(job.errors))
+            failed.fail(now, ABANDONED)
+            if await store.fail_abandoned(failed, now - timedelta(seconds=stale_after_s)):
+                job = failed
+            else:  # its process wrote the row meanwhile: alive after all
+                job = await store.get(job.workspace_id, job.id) or job
+        settled.append(job)
+    return settled
 
 
 def _reason(error: BaseException) -> str:

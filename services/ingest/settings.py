@@ -1,6 +1,8 @@
 """Settings of the ingest service."""
 
-from pydantic import Field
+from __future__ import annotations
+
+from pydantic import Field, model_validator
 
 from cdpkit.settings import ServiceSettings
 
@@ -16,4 +18,12 @@ class Settings(ServiceSettings):
     max_import_bytes: int = Field(default=2 * 1024**3, ge=1024)
     import_batch_events: int = Field(default=2000, ge=1, le=20_000)
     import_progress_interval_s: float = Field(default=1.0, gt=0)
+    # A running job whose row was not rewritten for this long lost its process: it is failed.
+    import_stale_after_s: float = Field(default=60.0, gt=0)
     import_max_errors: int = Field(default=1000, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _heartbeat_before_staleness(self) -> Settings:
+        if self.import_stale_after_s < 3 * self.import_progress_interval_s:
+            raise ValueError("IMPORT_STALE_AFTER_S must be at least 3 times IMPORT_PROGRESS_INTERVAL_S")
+        return self

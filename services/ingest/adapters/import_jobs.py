@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cdpkit.db import UnitOfWork, create_engine, session_factory
 from cdpkit.settings import ServiceSettings
 from services.ingest.adapters.tables import import_jobs
-from services.ingest.domain.import_job import ImportJob
+from services.ingest.domain.import_job import RUNNING, ImportJob
 
 _MUTABLE = (
     "status",
@@ -42,6 +42,7 @@ def _to_job(row: RowMapping) -> ImportJob:
         started_at=row["started_at"],
         **{name: row[name] for name in _MUTABLE if name != "errors"},
         errors=list(row.get("errors") or []),
+        updated_at=row["updated_at"],
     )
 
 
@@ -83,6 +84,22 @@ class ImportJobStore:
                 .values(**_values(job), updated_at=func.now())
             )
             await uow.commit()
+
+    async def fail_abandoned(self, job: ImportJob, stale_before: datetime) -> bool:
+        """Record `job` as failed if its row still says running and was not written since `stale_before`."""
+        async with UnitOfWork(self.sessions) as uow:
+            result = await uow.session.execute(
+                update(import_jobs)
+                .where(
+                    import_jobs.c.workspace_id == job.workspace_id,
+                    import_jobs.c.id == job.id,
+                    import_jobs.c.status == RUNNING,
+                    import_jobs.c.updated_at < stale_before,
+                )
+                .values(**_values(job), updated_at=func.now())
+            )
+            await uow.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def get(self, workspace_id: str, job_id: str) -> ImportJob | None:
         async with UnitOfWork(self.sessions) as uow:

@@ -11,6 +11,10 @@ from typing import Any
 from services.ingest.domain.csv_records import RowError
 
 RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
+ABANDONED = (
+    "the upload stopped with the ingest process that was reading it; upload the file again"
+    " (rows already imported then count as duplicates)"
+)
 
 
 @dataclass
@@ -31,6 +35,7 @@ class ImportJob:
     errors: list[dict[str, Any]] = field(default_factory=list)
     errors_omitted: int = 0  # rejected rows past the report's cap
     max_errors: int = 1000
+    updated_at: datetime | None = None  # when its row was last written (a running job's heartbeat)
 
     def reject(self, errors: Iterable[RowError]) -> None:
         """Count refused rows; the first `max_errors` are kept for the report."""
@@ -46,6 +51,12 @@ class ImportJob:
 
     def fail(self, now: datetime, reason: str) -> None:
         self.status, self.finished_at, self.error = FAILED, now, reason
+
+    def abandoned(self, now: datetime, stale_after_s: float) -> bool:
+        """A running job whose process stopped writing its row: it died, and the job will never end."""
+        if self.status != RUNNING or self.updated_at is None:
+            return False
+        return (now - self.updated_at).total_seconds() > stale_after_s
 
     def rows_per_second(self, now: datetime) -> float | None:
         """Rows read per second of the job so far (or of the whole job once it ended)."""

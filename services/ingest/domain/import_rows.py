@@ -27,6 +27,7 @@ REQUIRED = {
     "orders": ("order_id", "ordered_at", "product_id", "price", "quantity", "currency"),
 }
 _MAX_AMOUNT = Decimal(10) ** 12
+MAX_QUANTITY = 2**63 - 1  # a JSON integer every consumer reads exactly
 MAX_ID_CHARS = 190  # message ids are `order:<order_id>`, at most 200 characters
 
 
@@ -184,8 +185,11 @@ def _line(layout: Layout, cells: list[str]) -> tuple[dict[str, Any], Decimal]:
     if not price_cell:
         raise CellError("price", "price is required")
     price = _number(price_cell, "price")
-    if not (quantity_cell.isascii() and quantity_cell.isdigit()) or int(quantity_cell) < 1:
-        raise CellError("quantity", f"{quantity_cell!r} is not a whole number of at least 1")
+    if (
+        not (quantity_cell.isascii() and quantity_cell.isdigit())
+        or not 1 <= int(quantity_cell) <= MAX_QUANTITY
+    ):
+        raise CellError("quantity", f"{quantity_cell!r} is not a whole number between 1 and {MAX_QUANTITY}")
     quantity = int(quantity_cell)
     product["price"] = float(price)
     product["quantity"] = quantity
@@ -206,7 +210,7 @@ def order_call(layout: Layout, lines: list[Record]) -> dict[str, Any]:
             raise CellError("ordered_at", "ordered_at is required")
         timestamp = parse_time(ordered_at, "ordered_at")
         currency = _cell(layout, first, "currency").upper()
-        if len(currency) != 3 or not currency.isalpha():
+        if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
             raise CellError("currency", f"{currency!r} is not a 3-letter ISO-4217 currency code")
         total_cell = _cell(layout, first, "total")
         total = _number(total_cell, "total") if total_cell else None

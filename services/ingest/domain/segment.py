@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from cdpkit.text import find_unstorable
-from schemas.customer_events import CustomerCall, CustomerEvent, Track
+from schemas.customer_events import CustomerCall
 from schemas.ecommerce import validate_properties
+from services.ingest.domain.ingested import MAX_WORKSPACE_ID, IngestedEvent
 
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _COMMON = {
@@ -76,15 +77,26 @@ def occurred_at(item: dict[str, Any], received_at: datetime) -> datetime:
     return timestamp or received_at
 
 
-def _stringify_id(value: Any) -> Any:
-    # SDKs send numeric ids; Segment treats them as strings.
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+def _is_number(value: Any) -> bool:
+    # SDKs send numeric ids (and names); Segment treats them as strings.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _known_properties(fields: dict[str, Any]) -> Any:
+    """A track's properties, normalised when its event is one the platform knows (else as given)."""
+    properties = fields.get("properties", {})
+    event = fields.get("event")
+    if isinstance(event, str) and isinstance(properties, dict):
+        return validate_properties(event, properties)
+    return properties
 
 
 def to_event(
     item: Any, *, workspace_id: str, call_type: str | None, defaults: dict[str, Any], received_at: datetime
-) -> CustomerEvent:
-    """One Segment call as a customer event; `ItemError` says why it cannot be."""
+) -> IngestedEvent:
+    """One Segment call as a customer event, validated once; `ItemError` says why it cannot be."""
+    if not 0 < len(workspace_id) <= MAX_WORKSPACE_ID:
+        raise ValueError(f"a workspace id has 1 to {MAX_WORKSPACE_ID} characters")  # the gateway's job
     if not isinstance(item, dict):
         raise ItemError("each call must be a JSON object", "not_an_object")
     unstorable = find_unstorable(item)
@@ -95,34 +107,37 @@ def to_event(
         raise ItemError(f"type must be one of {', '.join(CALL_TYPES)}", "unknown_type")
     fields: dict[str, Any] = {"type": kind}
     for source, target in _FIELDS[kind].items():
-        if source in item and item[source] is not None:
-            fields[target] = _stringify_id(item[source])
+        value = item.get(source)
+        if value is not None:
+            fields[target] = str(value) if _is_number(value) else value
     for shared in ("context", "integrations"):
-        if isinstance(defaults.get(shared), dict):
-            fields[shared] = {**defaults[shared], **(fields.get(shared) or {})}
-    fields.setdefault("message_id", str(uuid.uuid4()))
+        default = defaults.get(shared)
+        if isinstance(default, dict):
+            given = fields.get(shared)
+            fields[shared] = {**default, **given} if isinstance(given, dict) else given or default
+    if "message_id" not in fields:
+        fields["message_id"] = str(uuid.uuid4())
     if kind in ("identify", "group"):
         # Some SDKs (RudderStack's) send traits only in context.traits: one place for every consumer.
-        context_traits = (fields.get("context") or {}).get("traits")
-        if isinstance(context_traits, dict):
-            fields["traits"] = {**context_traits, **(fields.get("traits") or {})}
+        context, traits = fields.get("context"), fields.get("traits")
+        context_traits = context.get("traits") if isinstance(context, dict) else None
+        if isinstance(context_traits, dict) and (traits is None or isinstance(traits, dict)):
+            fields["traits"] = {**context_traits, **(traits or {})}
+    # A known event's properties are checked (and normalised) before the call, so the call is
+    # validated once, with them in place; a fault of the call itself is still reported first.
+    properties_error = None
+    if kind == "track":
+        try:
+            fields["properties"] = _known_properties(fields)
+        except ValueError as error:
+            properties_error = ItemError(str(error), "invalid_properties")
     try:
         call = _CALL.validate_python(fields)
     except ValidationError as error:
         raise ItemError(_first_reason(error)) from error
-    if isinstance(call, Track):
-        try:
-            call = call.model_copy(update={"properties": validate_properties(call.event, call.properties)})
-        except ValueError as error:
-            raise ItemError(str(error), "invalid_properties") from error
-    return CustomerEvent(
-        event_id=call.message_id,
-        workspace_id=workspace_id,
-        type=call.type,
-        occurred_at=occurred_at(item, received_at),
-        received_at=received_at,
-        payload=call,
-    )
+    if properties_error is not None:
+        raise properties_error
+    return IngestedEvent.of(workspace_id, call, occurred_at(item, received_at), received_at)
 
 
 def _first_reason(error: ValidationError) -> str:

@@ -16,12 +16,12 @@ from cdpkit.db import ping
 from cdpkit.errors import InvalidInput, PayloadTooLarge
 from cdpkit.http import create_app
 from cdpkit.kafka import kafka_check
-from cdpkit.tenancy import WorkspaceId
 from schemas.envelope import utcnow
 from services.ingest.adapters.import_jobs import ImportJobStore
 from services.ingest.bootstrap import IngestService, bootstrap
 from services.ingest.domain.segment import CALL_TYPES
 from services.ingest.entrypoints import imports
+from services.ingest.entrypoints.deps import WorkspaceId
 from services.ingest.handlers import accept_calls
 from services.ingest.settings import Settings
 
@@ -45,13 +45,15 @@ class TrackingResponse(BaseModel):
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object, gunzipped if needed, refused past `limit` bytes."""
-    body = b""
+    chunks, size = [], 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
             raise PayloadTooLarge(
                 f"request body is over the {limit} byte limit", details={"limit_bytes": limit}
             )
+    body = b"".join(chunks)
     if request.headers.get("content-encoding", "").lower() == "gzip":
         try:
             body = gzip.decompress(body)

@@ -11,15 +11,15 @@ from pydantic import BaseModel, Field
 
 from cdpkit.errors import CdpError, NotFound, PayloadTooLarge
 from cdpkit.pagination import Cursor, Limit, Page, page_of, time_cursor
-from cdpkit.tenancy import WorkspaceId
 from cdpkit.text import Text
 from schemas.envelope import utcnow
 from services.ingest.adapters.import_jobs import ImportJobStore
 from services.ingest.bootstrap import IngestService
 from services.ingest.domain.import_job import ImportJob
 from services.ingest.domain.import_rows import KINDS
+from services.ingest.entrypoints.deps import WorkspaceId
 from services.ingest.entrypoints.uploads import Upload
-from services.ingest.imports import ImportLimits, run_import
+from services.ingest.imports import ImportLimits, run_import, settle_abandoned
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 _CSV_BODY: dict[str, Any] = {
@@ -130,7 +130,11 @@ for _kind in KINDS:
 async def list_imports(
     request: Request, workspace_id: WorkspaceId, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ImportJobSummary]:
-    jobs = await _jobs(request).list(workspace_id, time_cursor(cursor), limit + 1)
+    store = _jobs(request)
+    stale_after = IngestService.of(request).settings.import_stale_after_s
+    jobs = await settle_abandoned(
+        store, await store.list(workspace_id, time_cursor(cursor), limit + 1), stale_after
+    )
     summaries = [ImportJobSummary.of(job) for job in jobs]
     return page_of(summaries, limit, lambda j: [j.started_at.isoformat(), j.id])
 
@@ -141,8 +145,10 @@ async def get_import(request: Request, workspace_id: WorkspaceId, job_id: str) -
         uuid.UUID(job_id)
     except ValueError:
         raise NotFound(f"no import job {job_id!r} in this workspace") from None
-    job = await _jobs(request).get(workspace_id, job_id)
+    store = _jobs(request)
+    job = await store.get(workspace_id, job_id)
     if job is None:
         raise NotFound(f"no import job {job_id!r} in this workspace")
+    [job] = await settle_abandoned(store, [job], IngestService.of(request).settings.import_stale_after_s)
     job.errors.sort(key=lambda error: error["row"])
     return ImportJobPublic.of(job)

@@ -15,6 +15,7 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from cdpkit.errors import CdpError, InvalidInput, PayloadTooLarge
+from services.ingest.domain.gunzip import MAGIC, Gunzip, GzipError, TooLarge
 from services.ingest.imports import UploadInterrupted
 
 RAW_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream")
@@ -94,7 +95,12 @@ class _FilePart:
 
 
 class Upload:
-    """The file of a request: `start()` reads until its name is known, then iterate its bytes."""
+    """The file of a request: `start()` reads until its name is known, then iterate its bytes.
+
+    A gzip file (`orders.csv.gz`, told by its first bytes) and a body sent with
+    `Content-Encoding: gzip` are decompressed as they stream; `max_bytes` bounds both what arrives
+    and what it decompresses to.
+    """
 
     def __init__(self, request: Request, max_bytes: int, filename: str | None) -> None:
         self.request = request
@@ -115,6 +121,14 @@ class Upload:
                 "upload the file as text/csv, or as the file field of multipart/form-data",
                 details={"accepted": [*RAW_TYPES, "multipart/form-data"]},
             )
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip"):
+            raise UnsupportedMediaType(
+                f"content-encoding {encoding!r} is not supported; send the body as is, or gzip it",
+                details={"accepted_encodings": ["identity", "gzip"]},
+            )
+        raw = self._raw()
+        self._body = self._gunzip(raw) if encoding == "gzip" else raw
 
     async def start(self) -> None:
         """For a multipart body, read until the file part begins (its name is the job's filename)."""
@@ -122,25 +136,29 @@ class Upload:
         if part is None:
             return
         while part.filename is None:
-            chunk = await self._next_raw()
+            chunk = await anext(self._body, None)
             if chunk is None:
                 raise InvalidInput("the multipart body has no file part")
             self._first += part.write(chunk)
         self.filename = self.filename or part.filename
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The file's bytes as they arrive."""
-        for chunk in self._first:
+        """The file's bytes as they arrive, decompressed if the file is gzip."""
+        file = self._file()
+        head = b""
+        async for chunk in file:
+            head += chunk
+            if len(head) >= len(MAGIC):
+                break
+
+        async def whole() -> AsyncIterator[bytes]:
+            if head:
+                yield head
+            async for chunk in file:
+                yield chunk
+
+        async for chunk in self._gunzip(whole()) if head.startswith(MAGIC) else whole():
             yield chunk
-        self._first = []
-        while (raw := await self._next_raw()) is not None:
-            if self._part is None:
-                yield raw
-            else:
-                for chunk in self._part.write(raw):
-                    yield chunk
-        if self._part is not None and not self._part.ended:
-            raise InvalidInput("the multipart body ends before its closing boundary: the upload is cut")
 
     async def drain(self) -> None:
         """Read and drop the rest of the body, so the answer is not sent while the client still sends."""
@@ -149,6 +167,41 @@ class Upload:
                 pass
         except (CdpError, UploadInterrupted):
             pass
+
+    async def _file(self) -> AsyncIterator[bytes]:
+        """The file's bytes as sent: the body, or the file part of a multipart body."""
+        for chunk in self._first:
+            yield chunk
+        self._first = []
+        async for body in self._body:
+            if self._part is None:
+                yield body
+            else:
+                for chunk in self._part.write(body):
+                    yield chunk
+        if self._part is not None and not self._part.ended:
+            raise InvalidInput("the multipart body ends before its closing boundary: the upload is cut")
+
+    async def _gunzip(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        gunzip = Gunzip(self.max_bytes)
+        try:
+            async for data in source:
+                for piece in gunzip.feed(data):
+                    yield piece
+            last = gunzip.close()
+        except GzipError as error:
+            raise InvalidInput(f"the file is not valid gzip: {error}") from error
+        except TooLarge as error:
+            raise PayloadTooLarge(
+                f"the file is over the {self.max_bytes} byte import limit once decompressed",
+                details={"limit_bytes": self.max_bytes},
+            ) from error
+        if last:
+            yield last
+
+    async def _raw(self) -> AsyncIterator[bytes]:
+        while (chunk := await self._next_raw()) is not None:
+            yield chunk
 
     async def _next_raw(self) -> bytes | None:
         try:

@@ -8,31 +8,42 @@ from datetime import UTC, datetime
 import pytest
 
 from cdpkit.errors import Unavailable
-from schemas.customer_events import CustomerEvent
+from services.ingest.domain.ingested import IngestedEvent
 from services.ingest.handlers import accept_calls
 
 
 class FakeDedupe:
+    """RedisDedupe's rules in memory: ids are pending from claim until confirmed (seen) or released."""
+
     def __init__(self) -> None:
+        self.pending: set[tuple[str, str]] = set()
         self.seen: set[tuple[str, str]] = set()
 
     async def claim(self, workspace_id: str, message_ids: Sequence[str]) -> list[bool]:
-        fresh = []
+        fresh, earlier = [], set()
         for message_id in message_ids:
-            fresh.append((workspace_id, message_id) not in self.seen)
-            self.seen.add((workspace_id, message_id))
+            key = (workspace_id, message_id)
+            fresh.append(key not in self.seen and message_id not in earlier)
+            earlier.add(message_id)
+            if key not in self.seen:
+                self.pending.add(key)
         return fresh
 
+    async def confirm(self, workspace_id: str, message_ids: Sequence[str]) -> None:
+        keys = {(workspace_id, m) for m in message_ids}
+        self.seen |= keys
+        self.pending -= keys
+
     async def release(self, workspace_id: str, message_ids: Sequence[str]) -> None:
-        self.seen -= {(workspace_id, m) for m in message_ids}
+        self.pending -= {(workspace_id, m) for m in message_ids}
 
 
 class FakeKafka:
     def __init__(self, down: bool = False) -> None:
         self.down = down
-        self.sent: list[CustomerEvent] = []
+        self.sent: list[IngestedEvent] = []
 
-    async def publish(self, events: Sequence[CustomerEvent]) -> None:
+    async def publish(self, events: Sequence[IngestedEvent]) -> None:
         if self.down:
             raise ConnectionError("broker unreachable")
         self.sent.extend(events)

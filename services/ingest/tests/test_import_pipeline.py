@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cdpkit.errors import InvalidInput, Unavailable
-from services.ingest.domain.import_job import ImportJob
-from services.ingest.imports import ImportLimits, run_import
+from services.ingest.domain.import_job import ABANDONED, ImportJob
+from services.ingest.imports import ImportLimits, run_import, settle_abandoned
 from services.ingest.tests.test_accept_calls import FakeDedupe, FakeKafka
 
 
@@ -126,3 +128,62 @@ async def test_the_error_report_is_capped_and_counts_the_rest() -> None:
         limits=ImportLimits(),
     )
     assert (job.rows_rejected, len(job.errors), job.errors_omitted) == (1500, 1000, 500)
+
+
+async def test_a_running_job_beats_while_no_bytes_arrive_and_never_after_it_ended() -> None:
+    store = FakeStore()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield b"user_id\nu1\n"
+        await asyncio.sleep(0.35)  # the client pauses: no bytes, yet the job is alive
+        yield b"u2\n"
+
+    job = ImportJob("ws", "customers", None, datetime.now(UTC))
+    await run_import(
+        job,
+        slow_body(),
+        store=store,
+        dedupe=FakeDedupe(),
+        publish=FakeKafka().publish,
+        limits=ImportLimits(batch_events=1, progress_interval_s=0.1),
+    )
+    assert store.saved.count(("running", 1)) >= 2
+    assert store.saved[-1] == ("completed", 2)
+    await asyncio.sleep(0.25)
+    assert store.saved[-1] == ("completed", 2)
+
+
+class FakeRecords:
+    def __init__(self, *jobs: ImportJob) -> None:
+        self.jobs = {job.id: replace(job) for job in jobs}
+        self.beat_meanwhile: set[str] = set()
+
+    async def fail_abandoned(self, job: ImportJob, stale_before: datetime) -> bool:
+        stored = self.jobs[job.id]
+        if job.id in self.beat_meanwhile or stored.updated_at is None or stored.updated_at >= stale_before:
+            return False
+        self.jobs[job.id] = job
+        return True
+
+    async def get(self, workspace_id: str, job_id: str) -> ImportJob | None:
+        return self.jobs.get(job_id)
+
+
+async def test_a_job_left_running_by_a_dead_process_is_failed_and_a_live_one_is_not() -> None:
+    now = datetime.now(UTC)
+    dead = ImportJob("ws", "orders", "a.csv", now - timedelta(hours=1), updated_at=now - timedelta(minutes=5))
+    alive = ImportJob(
+        "ws", "orders", "b.csv", now - timedelta(hours=1), updated_at=now - timedelta(seconds=2)
+    )
+    racing = ImportJob(
+        "ws", "orders", "c.csv", now - timedelta(hours=1), updated_at=now - timedelta(minutes=5)
+    )
+    records = FakeRecords(dead, alive, racing)
+    records.beat_meanwhile.add(racing.id)  # its process wrote the row between our read and our update
+    settled = await settle_abandoned(records, [dead, alive, racing], stale_after_s=60)
+    assert [(job.status, job.error) for job in settled] == [
+        ("failed", ABANDONED),
+        ("running", None),
+        ("running", None),
+    ]
+    assert records.jobs[dead.id].status == "failed"

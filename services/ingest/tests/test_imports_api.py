@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, update
 
+from cdpkit.settings import ServiceSettings
 from deploy.launcher.stack import Stack
+from services.ingest.adapters.import_jobs import ImportJobStore
+from services.ingest.adapters.tables import import_jobs
+from services.ingest.domain.import_job import ABANDONED, ImportJob
 from services.ingest.import_cli import main as import_cli
 from tests.factories import get_customer, unique, wait_for
 
@@ -54,8 +61,9 @@ def test_a_customers_file_becomes_profiles_and_its_bad_rows_are_reported(
         lambda: get_customer(gateway, admin_headers, ann), lambda r: r.status_code == 200, timeout_s=30
     ).json()
     assert customer["email"] == f"{ann}@example.com"
-    assert customer["traits"]["first_name"] == "Ann" and customer["traits"]["plan"] == "gold"
-    assert customer["traits"]["address"] == {"city": "Lyon"}
+    # first_name and the address are fields of the profile (Customer 360), plan stays a trait.
+    assert customer["first_name"] == "Ann" and customer["traits"]["plan"] == "gold"
+    assert customer["city"] == "Lyon" and "address" not in customer["traits"]
     assert customer["first_seen_at"].startswith("2020-05-06T07:08:09")
     assert gateway.get(f"/api/imports/{job['id']}", headers=admin_headers).json() == job
 
@@ -114,7 +122,33 @@ def test_a_multipart_upload_works_and_the_file_name_comes_from_the_form(
     customer = wait_for(
         lambda: get_customer(gateway, admin_headers, user), lambda r: r.status_code == 200, timeout_s=30
     )
-    assert customer.json()["traits"]["first_name"] == "Multi\r\nLine"
+    assert customer.json()["first_name"] == "Multi\r\nLine"
+
+
+def test_gzip_files_and_gzip_bodies_are_imported_and_other_encodings_refused(
+    gateway: httpx.Client, admin_headers: dict[str, str]
+) -> None:
+    ann, o1, o2 = unique("ann"), unique("o"), unique("o")
+    packed = gzip.compress(orders_csv(ann, o1, o2).encode())
+    as_file = gateway.post(
+        "/api/imports/orders",
+        headers=admin_headers,
+        files={"file": ("orders.csv.gz", packed, "application/gzip")},
+    ).json()
+    assert (as_file["filename"], as_file["rows_total"], as_file["rows_accepted"]) == ("orders.csv.gz", 4, 2)
+    as_body = gateway.post(
+        "/api/imports/orders",
+        content=packed,
+        headers={**admin_headers, **CSV, "Content-Encoding": "gzip"},
+    ).json()
+    assert (as_body["rows_total"], as_body["rows_duplicate"]) == (4, 2)  # the same orders again
+
+    cut = gateway.post("/api/imports/orders", content=packed[:-30], headers={**admin_headers, **CSV})
+    assert cut.status_code == 400 and "cut" in cut.json()["error"]["message"]
+    brotli = gateway.post(
+        "/api/imports/orders", content=b"x", headers={**admin_headers, **CSV, "Content-Encoding": "br"}
+    )
+    assert brotli.status_code == 415 and brotli.json()["error"]["code"] == "unsupported_media_type"
 
 
 def test_missing_columns_fail_the_job_at_once_and_name_them(
@@ -215,3 +249,31 @@ def test_the_command_line_streams_a_file_and_prints_the_summary(
     assert "completed  (orders.csv)" in out and "2 accepted, 0 duplicate, 2 rejected" in out
     assert "row 4 [quantity]: 'many' is not a whole number" in out
     assert "100%" in err and "MB/s" in err
+
+
+async def test_a_job_whose_process_died_is_reported_failed_not_running_forever(
+    stack: Stack, admin_headers: dict[str, str], settings: ServiceSettings
+) -> None:
+    gateway = httpx.AsyncClient(base_url=stack.gateway_url, headers=admin_headers)
+    workspace = (await gateway.get("/api/workspaces/current")).json()["id"]
+    store = ImportJobStore.create(settings)
+    try:
+        # What a process killed mid-upload leaves: a running job whose row stopped being rewritten.
+        dead = ImportJob(workspace, "orders", "dead.csv", datetime.now(UTC) - timedelta(minutes=10))
+        dead.rows_total = dead.rows_accepted = 40
+        await store.add(dead)
+        async with store.sessions() as session:
+            await session.execute(
+                update(import_jobs)
+                .where(import_jobs.c.workspace_id == workspace, import_jobs.c.id == dead.id)
+                .values(updated_at=func.now() - timedelta(minutes=5))
+            )
+            await session.commit()
+        job = (await gateway.get(f"/api/imports/{dead.id}")).json()
+        assert (job["status"], job["error"], job["rows_accepted"]) == ("failed", ABANDONED, 40)
+        assert job["finished_at"] is not None
+        stored = await store.get(workspace, dead.id)
+        assert stored is not None and stored.status == "failed"
+    finally:
+        await store.close()
+        await gateway.aclose()

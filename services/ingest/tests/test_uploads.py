@@ -1,10 +1,13 @@
-"""Multipart bodies parsed as they stream: only the file part's bytes come out, however the body is cut."""
+"""Uploads parsed as they stream: the file part of a multipart body, gzip, however the body is cut."""
 
 from __future__ import annotations
+
+import gzip
 
 import pytest
 
 from cdpkit.errors import InvalidInput
+from services.ingest.domain.gunzip import PIECE, Gunzip, GzipError, TooLarge
 from services.ingest.entrypoints.uploads import _FilePart, clean_filename
 
 BODY = (
@@ -39,3 +42,36 @@ def test_file_names_are_base_names_that_can_be_stored() -> None:
     assert clean_filename("/tmp/../a\x00b.csv") == "ab.csv"
     assert clean_filename("") is None
     assert clean_filename("x" * 300) == "x" * 255
+
+
+CSV_TEXT = b"order_id,price\n" + b"".join(b"o%d,%d\n" % (n, n) for n in range(20_000))
+
+
+def gunzipped(data: bytes, size: int, max_output: int = 10**9) -> bytes:
+    gunzip = Gunzip(max_output)
+    out = b"".join(piece for i in range(0, len(data), size) for piece in gunzip.feed(data[i : i + size]))
+    return out + gunzip.close()
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096, 10**6])
+def test_gzip_comes_out_whole_whatever_the_pieces_and_members(size: int) -> None:
+    assert gunzipped(gzip.compress(CSV_TEXT), size) == CSV_TEXT
+    two_members = gzip.compress(CSV_TEXT[:1000]) + gzip.compress(CSV_TEXT[1000:])
+    assert gunzipped(two_members, size) == CSV_TEXT
+
+
+def test_gzip_output_comes_in_bounded_pieces_and_a_bomb_is_stopped() -> None:
+    bomb = gzip.compress(b"\0" * 50_000_000)  # 50 MB in about 50 KB
+    pieces = list(Gunzip(10**9).feed(bomb))
+    assert max(len(piece) for piece in pieces) <= PIECE and sum(map(len, pieces)) == 50_000_000
+    with pytest.raises(TooLarge):
+        gunzipped(bomb, 4096, max_output=10_000_000)
+
+
+def test_cut_or_corrupt_gzip_is_refused() -> None:
+    data = gzip.compress(CSV_TEXT)
+    with pytest.raises(GzipError, match="cut"):
+        gunzipped(data[:-100], 4096)
+    with pytest.raises(GzipError, match="corrupt"):
+        gunzipped(data[:20] + b"garbage" * 10 + data[90:], 4096)
+    assert gunzipped(b"", 10) == b""
