@@ -228,12 +228,22 @@ async def latency(
     """Accepted (Kafka ack) → visible (timeline row) latency at `rate` events/s."""
     workspace = unique("bench-latency")
     count = int(rate * seconds)
-    messages = await asyncio.to_thread(encoded, workspace, count, max(count // 20, 50), 23)
+    messages = await asyncio.to_thread(encoded, workspace, count + 1, max(count // 20, 50), 23)
+    warm_up, messages = messages[0], messages[1:]
     proc = await asyncio.to_thread(start_worker, stack, port)
-    await asyncio.sleep(3)  # the group has settled; nothing is pending
     connection = await asyncpg.connect(dsn)
     producer = AIOKafkaProducer(**producer_options(settings))
     await producer.start()
+    # Measure only once the worker has joined its group and folds: one event seen through first.
+    await producer.send_and_wait(TOPIC, key=warm_up[0], value=warm_up[1], headers=warm_up[2])
+    warm_id = dict(warm_up[2])["event-id"].decode()
+    deadline = time.monotonic() + 120
+    while not await connection.fetchval(
+        "SELECT 1 FROM profile.events WHERE workspace_id = $1 AND event_id = $2", workspace, warm_id
+    ):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the latency worker folded nothing in 120 s")
+        await asyncio.sleep(0.05)
     acked: dict[str, float] = {}
     visible: dict[str, float] = {}
     done = asyncio.Event()
