@@ -78,7 +78,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("workspace_id", "customer_id"),
         schema=S,
     )
-    for name, columns in {
+    indexes: dict[str, list[str | sa.TextClause]] = {
         "ix_customers_user_id": ["workspace_id", "user_id"],
         "ix_customers_email": ["workspace_id", "email"],
         "ix_customers_ltv": ["workspace_id", sa.text("lifetime_value DESC NULLS LAST"), "customer_id"],
@@ -87,7 +87,8 @@ def upgrade() -> None:
         "ix_customers_rfm": ["workspace_id", "rfm_segment"],
         "ix_customers_churn": ["workspace_id", "churn_risk_level"],
         "ix_customers_place": ["workspace_id", "country", "state"],
-    }.items():
+    }
+    for name, columns in indexes.items():
         op.create_index(name, "customers", columns, schema=S)
     op.create_index(
         "ix_customers_search",
