@@ -111,6 +111,9 @@ async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
     survivors = fold.survivors()
     views = {key: contract(fold.profiles[key], now) for key in survivors}
     await store.save_profiles([(fold.profiles[key], views[key]) for key in survivors])
+    await store.record_analytics(
+        [fold.profiles[key] for key in survivors], [(m.workspace_id, m.merged_id) for m in stored_merges]
+    )
     await store.add_events(
         [
             (
@@ -178,6 +181,7 @@ async def erase_customer(workspace_id: str, ref: str, uow: ProfileUnitOfWork) ->
         if customer_id is None:
             return None
         erased = await uow.profiles.erase(workspace_id, customer_id)
+        await uow.batch.record_analytics([], [(workspace_id, customer_id)])
         change = erased_event(workspace_id, customer_id, erased.user_id, datetime.now(UTC))
         key = profile_key(workspace_id, customer_id)
         await uow.publish(

@@ -63,6 +63,7 @@ async def recompute_scores(
                     touched.append((profile, fields))
             views = [contract(p, now) for p, _ in touched]
             await writer.batch.save_profiles(list(zip([p for p, _ in touched], views, strict=True)))
+            await writer.batch.record_analytics([p for p, _ in touched])
             await writer.batch.publish(
                 [snapshot(p, sorted(f), now, v) for (p, f), v in zip(touched, views, strict=True)]
             )

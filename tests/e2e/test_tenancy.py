@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from gateway.tests.fake_google import FakeGoogle
+from tests.e2e.test_analytics_api import ANALYTICS_PROBES
 from tests.factories import get_customer, unique, wait_for
 
 
@@ -270,6 +271,7 @@ PROBES: dict[tuple[str, str], Callable[[World], None]] = {
     ("get", "/api/auth/users"): list_users,
     ("post", "/api/auth/users"): invite_users_into_own_workspace_only,
     ("delete", "/api/auth/users/{user_id}"): disable_a_user,
+    **ANALYTICS_PROBES,
     **{
         ("post", f"/v1/{call}"): tracking(f"/v1/{call}")
         for call in ("identify", "track", "page", "screen", "group", "alias", "batch")

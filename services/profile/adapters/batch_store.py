@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cdpkit.outbox import OutboxMessage
 from schemas.profiles import Profile
 from services.profile.adapters.codec import columns_of, dump_state, load_state
+from services.profile.adapters.orders_store import record_changes
 from services.profile.adapters.profile_cache import ProfileCache
 from services.profile.adapters.tables import CONTRACT_COLUMNS, outbox
 from services.profile.domain.profile import CustomerProfile
@@ -240,6 +241,12 @@ class BatchStore:
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         await (await self._connection()).execute(_UPSERT_CUSTOMERS, *columns)
+
+    async def record_analytics(
+        self, profiles: Sequence[CustomerProfile], removed: Sequence[CustomerKey] = ()
+    ) -> None:
+        """Keep the orders read model and the analytics rollups in step, in this transaction."""
+        await record_changes(self.session, profiles, removed)
 
     async def add_events(self, rows: list[tuple[Any, ...]]) -> None:
         """Timeline rows, as tuples in the order of `_EVENT_COLUMNS`."""

@@ -16,6 +16,7 @@ from cdpkit.http import create_app
 from cdpkit.kafka import kafka_check
 from services.profile.bootstrap import bootstrap_publishing
 from services.profile.entrypoints import customer_writes  # noqa: F401  (its routes join the router)
+from services.profile.entrypoints.analytics import router as analytics_router
 from services.profile.entrypoints.customers import router
 from services.profile.settings import Settings
 
@@ -36,6 +37,10 @@ def create_api(settings: Settings) -> FastAPI:
         return {"postgres": lambda: ping(service.engine), "kafka": kafka_check(service.producer)}
 
     app = create_app(
-        settings=settings, title="CDP profile service", routers=[router], checks=checks, lifespan=lifespan
+        settings=settings,
+        title="CDP profile service",
+        routers=[router, analytics_router],
+        checks=checks,
+        lifespan=lifespan,
     )
     return app
