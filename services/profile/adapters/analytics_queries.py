@@ -54,16 +54,57 @@ SELECT coalesce(sum(count), 0),
 FROM profile.customer_counts
 WHERE workspace_id = $1 AND dimension = 'customers' AND created_day < $4
 """
-# |P ∩ C| counts each customer once: its first order in C, whose previous order fell in P.
-# |P| counts each customer once: its first order in P, whose previous order came before P.
-_RETENTION = """
-SELECT coalesce(sum(orders) FILTER (WHERE day >= $2 AND previous_day >= $3 AND previous_day < $2), 0),
-       coalesce(sum(orders) FILTER (WHERE day >= $3 AND day < $2 AND previous_day < $3), 0),
-       coalesce(sum(orders) FILTER (WHERE day >= $3 AND day < $2 AND previous_day >= $4
-                                     AND previous_day < $3), 0),
-       coalesce(sum(orders) FILTER (WHERE day >= $4 AND day < $3 AND previous_day < $4), 0)
-FROM profile.daily_repeat_orders WHERE workspace_id = $1 AND day >= $4 AND day < $5
+# Customers with a counted order in [a, b): one order each, their first there, whose previous order
+# came before a. Summed over blocks of the rollup: whole months and edge days of [a, b), times
+# whole months and days of "before a" (see _blocks), a few hundred rows whatever the range.
+# (One index range scan per block: a correlated subquery, so the planner cannot pick a hash join.)
+_ACTIVE = """
+SELECT q.i, sum((
+    SELECT coalesce(sum(r.orders), 0) FROM profile.daily_repeat_orders r
+    WHERE r.workspace_id = $1 AND r.day_grain = q.dg AND r.previous_grain = q.pg
+      AND r.day >= q.dlo AND r.day < q.dhi AND r.previous_day >= q.plo AND r.previous_day < q.phi
+))
+FROM unnest($2::int[], $3::text[], $4::text[], $5::date[], $6::date[], $7::date[], $8::date[])
+     AS q(i, dg, pg, dlo, dhi, plo, phi)
+GROUP BY q.i
 """
+NO_PREVIOUS = date(1, 1, 1)
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _blocks(index: int, period: Period) -> list[tuple[int, str, str, date, date, date, date]]:
+    """The rollup ranges whose sum counts the customers active in `period` (see _ACTIVE)."""
+    start, end = period.start, period.end
+    first, last = (start if start.day == 1 else _next_month(start)), _month(end)
+    days = (
+        [("d", start, end)] if first >= last else [("m", first, last), ("d", start, first), ("d", last, end)]
+    )
+    before = [("m", NO_PREVIOUS, _month(start)), ("d", _month(start), start)]
+    return [
+        (index, day_grain, previous_grain, low, high, since, until)
+        for day_grain, low, high in days
+        for previous_grain, since, until in before
+        if low < high and since < until
+    ]
+
+
+async def active_customers(
+    connection: asyncpg.Connection, workspace_id: str, periods: list[Period]
+) -> list[int]:
+    """How many customers placed a counted order in each period."""
+    blocks = [block for index, period in enumerate(periods) for block in _blocks(index, period)]
+    rows = await connection.fetch(
+        _ACTIVE, workspace_id, *[list(column) for column in zip(*blocks, strict=True)]
+    )
+    found = {r[0]: int(r[1]) for r in rows}
+    return [found.get(index, 0) for index in range(len(periods))]
 
 
 @dataclass(frozen=True)
@@ -75,6 +116,7 @@ class KpiFigures:
     lifetime_value: tuple[Decimal, Decimal]
     orders: tuple[int, int]
     revenue: tuple[Decimal, Decimal]
+    active_customers: tuple[int, int]
     retained: tuple[int, int]
     retention_base: tuple[int, int]
 
@@ -85,17 +127,24 @@ async def kpis(connection: asyncpg.Connection, workspace_id: str, period: Period
     before = previous.previous()
     sales = await connection.fetchrow(_SALES, workspace_id, period.start, previous.start, period.end)
     people = await connection.fetchrow(_CUSTOMERS, workspace_id, period.start, previous.start, period.end)
-    kept = await connection.fetchrow(
-        _RETENTION, workspace_id, period.start, previous.start, before.start, period.end
-    )
+    # Ordered in both P and C = active in P + active in C - active in P and C together.
+    ranges = [
+        before,
+        previous,
+        period,
+        Period(before.start, period.start),
+        Period(previous.start, period.end),
+    ]
+    older, last, now, older_or_last, last_or_now = await active_customers(connection, workspace_id, ranges)
     return KpiFigures(
         customers=(int(people[0]), int(people[1])),
         new_customers=(int(people[2]), int(people[3])),
         lifetime_value=(sales[4], sales[5]),
         orders=(int(sales[0]), int(sales[2])),
         revenue=(sales[1], sales[3]),
-        retained=(int(kept[0]), int(kept[2])),
-        retention_base=(int(kept[1]), int(kept[3])),
+        active_customers=(now, last),
+        retained=(last + now - last_or_now, older + last - older_or_last),
+        retention_base=(last, older),
     )
 
 
@@ -185,17 +234,17 @@ async def rfm_points(
 ) -> list[dict[str, Any]]:
     """A page of buyers' R/F/M values, in (created day, customer id) order, after `after`."""
     start, end = _bounds(cohort)
-    since, customer = after or (EARLIEST, "")
+    # One lower bound only: given a second one, the planner may start the index scan at the lower.
+    since, customer = max(after or (start, ""), (start, ""))
     rows = await connection.fetch(
         "SELECT customer_id, created_day, last_order_at, orders_count, lifetime_value, recency_score, "
         "frequency_score, monetary_score, rfm_segment FROM profile.customer_facts "
-        "WHERE workspace_id = $1 AND orders_count > 0 AND created_day >= $2 AND created_day < $3 "
-        "AND (created_day, customer_id) > ($4, $5) ORDER BY created_day, customer_id LIMIT $6",
+        "WHERE workspace_id = $1 AND orders_count > 0 AND (created_day, customer_id) > ($2, $3) "
+        "AND created_day < $4 ORDER BY created_day, customer_id LIMIT $5",
         workspace_id,
-        start,
-        end,
         since,
         customer,
+        end,
         limit,
     )
     return [dict(r) for r in rows]

@@ -30,10 +30,19 @@ _REBUILD = (
     WHERE o.workspace_id = $1::varchar AND {_COUNTED} GROUP BY 2
     """,
     f"""
-    INSERT INTO profile.daily_repeat_orders (workspace_id, day, previous_day, orders)
-    SELECT $1::varchar, {_DAY}, coalesce((o.previous_order_at AT TIME ZONE 'UTC')::date, date '0001-01-01'),
-           count(*)
-    FROM profile.orders o WHERE o.workspace_id = $1::varchar AND {_COUNTED} GROUP BY 2, 3
+    INSERT INTO profile.daily_repeat_orders
+        (workspace_id, day_grain, previous_grain, day, previous_day, orders)
+    SELECT $1::varchar, g.dg, g.pg,
+           CASE g.dg WHEN 'm' THEN date_trunc('month', r.day)::date ELSE r.day END,
+           CASE g.pg WHEN 'm' THEN date_trunc('month', r.previous_day)::date ELSE r.previous_day END,
+           sum(r.n)
+    FROM (
+        SELECT {_DAY} AS day,
+               coalesce((o.previous_order_at AT TIME ZONE 'UTC')::date, date '0001-01-01') AS previous_day,
+               count(*) AS n
+        FROM profile.orders o WHERE o.workspace_id = $1::varchar AND {_COUNTED} GROUP BY 1, 2
+    ) AS r CROSS JOIN (VALUES ('d', 'd'), ('d', 'm'), ('m', 'd'), ('m', 'm')) AS g(dg, pg)
+    GROUP BY 2, 3, 4, 5
     """,
     f"""
     INSERT INTO profile.daily_category_sales (workspace_id, day, category, orders, units, revenue)

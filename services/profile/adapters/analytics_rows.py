@@ -226,7 +226,7 @@ class Deltas:
 
     sales: defaultdict[tuple[str, date, str], Decimal] = field(default_factory=_sums)
     categories: defaultdict[tuple[str, date, str, str], Decimal] = field(default_factory=_sums)
-    repeats: defaultdict[tuple[str, date, date], Decimal] = field(default_factory=_sums)
+    repeats: defaultdict[tuple[str, str, str, date, date], Decimal] = field(default_factory=_sums)
     counts: defaultdict[tuple[str, str, date, str], Decimal] = field(default_factory=_sums)
 
     def order(self, workspace: str, row: OrderRow, items: tuple[ItemRow, ...], sign: int) -> None:
@@ -237,7 +237,11 @@ class Deltas:
         self.sales[(workspace, day, "orders")] += sign
         self.sales[(workspace, day, "revenue")] += sign * row.net_amount
         previous = row.previous_order_at.date() if row.previous_order_at else NO_PREVIOUS
-        self.repeats[(workspace, day, previous)] += sign
+        # Each at the day and at the month, on both axes: a range of days is read as its whole
+        # months plus its edge days, so a year costs hundreds of rows, not a day's worth per day.
+        for day_grain, day_key in (("d", day), ("m", day.replace(day=1))):
+            for previous_grain, previous_key in (("d", previous), ("m", previous.replace(day=1))):
+                self.repeats[(workspace, day_grain, previous_grain, day_key, previous_key)] += sign
         seen: set[str] = set()
         for item in items:
             if item.kept_units <= 0:

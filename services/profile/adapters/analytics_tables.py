@@ -119,11 +119,14 @@ daily_category_sales = Table(
     Column("revenue", Numeric, nullable=False),
 )
 
-# Counted orders by their day and the day of the customer's previous counted order (0001-01-01: none).
+# Counted orders by their day and the day of the customer's previous counted order (0001-01-01: none),
+# each counted four times: by day or by month (`d`/`m`, the month as its first day) on either axis.
 daily_repeat_orders = Table(
     "daily_repeat_orders",
     metadata,
     Column("workspace_id", String(64), primary_key=True),
+    Column("day_grain", String(1), primary_key=True),
+    Column("previous_grain", String(1), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("previous_day", Date, primary_key=True),
     Column("orders", BigInteger, nullable=False),

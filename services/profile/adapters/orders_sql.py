@@ -75,13 +75,19 @@ ROLLUPS = (
     ("customer_counts", ("workspace_id", "dimension", "created_day", "value"), ("count",)),
     ("daily_sales", ("workspace_id", "day"), ("orders", "revenue")),
     ("daily_category_sales", ("workspace_id", "day", "category"), ("orders", "units", "revenue")),
-    ("daily_repeat_orders", ("workspace_id", "day", "previous_day"), ("orders",)),
+    (
+        "daily_repeat_orders",
+        ("workspace_id", "day_grain", "previous_grain", "day", "previous_day"),
+        ("orders",),
+    ),
 )
 _TYPES = {
     "workspace_id": "text",
     "dimension": "text",
     "value": "text",
     "category": "text",
+    "day_grain": "text",
+    "previous_grain": "text",
     "created_day": "date",
     "day": "date",
     "previous_day": "date",

@@ -36,6 +36,7 @@ class Kpis(BaseModel):
     new_customers: CountKpi = Field(description="Customers created in the period")
     total_lifetime_value: AmountKpi = Field(description="Net revenue of every counted order up to the end")
     orders: CountKpi = Field(description="Counted orders completed in the period")
+    active_customers: CountKpi = Field(description="Customers with a counted order completed in the period")
     revenue: AmountKpi = Field(description="Their net revenue (amount minus refunds)")
     average_order_value: AmountKpi = Field(description="revenue / orders")
     retention_rate: AmountKpi = Field(

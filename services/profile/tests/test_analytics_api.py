@@ -103,6 +103,7 @@ async def test_kpis_of_june_against_may(api: httpx.AsyncClient, shop: tuple[str,
     assert body["new_customers"] == {"value": 2, "previous": 1, "trend": 1.0}
     # June: a3 (80 - 30 refunded) and c1; b2 cancelled and c2 refunded whole do not count.
     assert body["orders"] == {"value": 2, "previous": 2, "trend": 0.0}
+    assert body["active_customers"] == {"value": 2, "previous": 2, "trend": 0.0}  # Ann, Cat; Ann, Bob
     assert body["revenue"] == {"value": 110.0, "previous": 250.0, "trend": -0.56}
     assert body["average_order_value"] == {"value": 55.0, "previous": 125.0, "trend": -0.56}
     # Every counted order up to the end: 10 + (100 - 20) + 50 + 200 + 50 + 60.

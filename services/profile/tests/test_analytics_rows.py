@@ -100,7 +100,15 @@ def test_a_counted_order_adds_to_sales_categories_and_repeats_and_taking_it_away
 
     assert deltas.sales[("ws", day, "orders")] == 1 and deltas.sales[("ws", day, "revenue")] == 90
     assert deltas.sales[("ws", later, "revenue")] == 15
-    assert deltas.repeats[("ws", day, NO_PREVIOUS)] == 1 and deltas.repeats[("ws", later, day)] == 1
+    assert deltas.repeats[("ws", "d", "d", day, NO_PREVIOUS)] == 1
+    assert deltas.repeats[("ws", "d", "d", later, day)] == 1
+    month, previous_month = later.replace(day=1), day.replace(day=1)
+    assert deltas.repeats[("ws", "m", "m", month, previous_month)] == 1
+    assert (
+        deltas.repeats[("ws", "m", "d", month, day)]
+        == deltas.repeats[("ws", "d", "m", later, previous_month)]
+        == 1
+    )
     # Two hat lines in one order: two lines of units, one order.
     assert deltas.categories[("ws", later, "Hats", "orders")] == 1
     assert deltas.categories[("ws", later, "Hats", "units")] == 2

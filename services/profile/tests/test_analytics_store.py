@@ -5,14 +5,16 @@ After every change, the incrementally kept rollups must equal the rollups rebuil
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from cdpkit.settings import ServiceSettings
+from services.profile.adapters.analytics_queries import Period, active_customers
 from services.profile.adapters.analytics_rebuild import ROLLUP_TABLES, backfill_workspace, rebuild_rollups
 from services.profile.adapters.analytics_rows import CustomerKey
 from services.profile.adapters.batch_store import BatchStore
@@ -223,3 +225,36 @@ async def test_backfill_records_the_stored_profiles(profile: ProfileService) -> 
     assert len(await rows(profile, "orders", ws)) == 7
     kept = await assert_rollups_consistent(profile, ws)
     assert sum(revenue for _, revenue in sales(kept).values()) == Decimal("28.00")
+
+
+async def test_active_customers_per_period_match_a_count_over_the_ledgers(profile: ProfileService) -> None:
+    ws, rng = unique("ws"), random.Random(5)
+    people = []
+    for n in range(30):
+        events = [
+            order(order_id=f"o{n}-{k}", total=1.0, at=T0 + days(rng.randrange(-420, 420)))
+            for k in range(rng.randint(1, 7))
+        ]
+        if rng.random() < 0.3:
+            events.append(order("Order Cancelled", order_id=f"o{n}-0", at=T0 + days(500)))
+        people.append(customer(ws, events))
+    await record(profile, people)
+    bought = [{s.at for s in (o.share() for o in p.orders.orders.values()) if s is not None} for p in people]
+    first = T0.date() - timedelta(days=450)
+    periods = [Period(date(2026, 1, 1), date(2026, 2, 1)), Period(date(2025, 12, 31), date(2026, 3, 2))]
+    for _ in range(60):  # month edges, year edges, single days, more than a year
+        start = first + timedelta(days=rng.randrange(900))
+        periods.append(Period(start, start + timedelta(days=rng.choice([1, 2, 7, 30, 31, 45, 90, 365, 500]))))
+
+    async with profile.uow() as uow:
+        found = await active_customers(await connection_of(uow.session), ws, periods)
+
+    expected = [
+        sum(
+            1
+            for times in bought
+            if any(p.start <= datetime.fromtimestamp(t, UTC).date() < p.end for t in times)
+        )
+        for p in periods
+    ]
+    assert found == expected and sum(expected) > 0

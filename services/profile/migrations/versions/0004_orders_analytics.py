@@ -112,10 +112,12 @@ def upgrade() -> None:
     op.create_table(
         "daily_repeat_orders",
         sa.Column("workspace_id", sa.String(64), nullable=False),
+        sa.Column("day_grain", sa.String(1), nullable=False),
+        sa.Column("previous_grain", sa.String(1), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("previous_day", sa.Date(), nullable=False),
         sa.Column("orders", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("workspace_id", "day", "previous_day"),
+        sa.PrimaryKeyConstraint("workspace_id", "day_grain", "previous_grain", "day", "previous_day"),
         schema=S,
     )
     op.create_table(
