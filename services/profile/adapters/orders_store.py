@@ -74,14 +74,14 @@ async def apply_changes(
         return
     old_facts = await read_facts(connection, sorted(new.keys() | set(gone)))
     fresh: dict[CustomerKey, CustomerRows] = {}
-    reread: list[CustomerKey] = list(gone)
+    reread: set[CustomerKey] = set(gone)
     for key, profile in new.items():
         digest = ledger_digest(profile.orders)
         fresh[key] = CustomerRows(facts_of(profile, digest))
         before = old_facts.get(key)
         if digest != (before.orders_digest if before else 0):
             fresh[key].orders, fresh[key].items = order_rows(profile.orders)
-            reread.append(key)
+            reread.add(key)
     stored = await read_orders(connection, sorted(reread))
     deltas = Deltas()
     plan = _Plan()
