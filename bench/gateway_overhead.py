@@ -17,8 +17,8 @@ meant to be compared across runs, not the absolute figures.
 
 Method:
 
-1. A dedicated stack is started with the launcher on the ``bench`` profile (gateway 38000, services
-   38001-38012, Kafka 39092, PostgreSQL 35433, Redis 36380) and stopped at the end. If any of those
+1. A dedicated stack is started with the launcher on the ``bench`` profile (gateway 31000, services
+   31001-31012, Kafka 30092, PostgreSQL 30433, Redis 30380) and stopped at the end. If any of those
    ports is already taken the run stops before starting anything. The gateway's rate limits are
    raised for this stack through its environment (``RATE_LIMIT_*_PER_MINUTE``; the admin key's
    default, 1,200/min, would refuse the read benchmark): the limiter still runs on every request, so
