@@ -105,3 +105,11 @@ async def backfill_workspace(
             await record_changes(work.session, [load_state(doc) for _, doc in rows])
             await work.commit()
         after, seen = rows[-1][0], seen + len(rows)
+
+
+async def backfill_all(uow: Callable[[], ProfileUnitOfWork]) -> dict[str, int]:
+    """`backfill_workspace` for every workspace with customers; profiles read per workspace."""
+    async with uow() as work:
+        found = await work.session.execute(text("SELECT DISTINCT workspace_id FROM profile.customers"))
+        workspaces = sorted(row[0] for row in found)
+    return {workspace: await backfill_workspace(uow, workspace) for workspace in workspaces}

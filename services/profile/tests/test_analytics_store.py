@@ -15,7 +15,12 @@ import pytest
 
 from cdpkit.settings import ServiceSettings
 from services.profile.adapters.analytics_queries import Period, active_customers
-from services.profile.adapters.analytics_rebuild import ROLLUP_TABLES, backfill_workspace, rebuild_rollups
+from services.profile.adapters.analytics_rebuild import (
+    ROLLUP_TABLES,
+    backfill_all,
+    backfill_workspace,
+    rebuild_rollups,
+)
 from services.profile.adapters.analytics_rows import CustomerKey
 from services.profile.adapters.batch_store import BatchStore
 from services.profile.adapters.codec import contract
@@ -220,7 +225,7 @@ async def test_backfill_records_the_stored_profiles(profile: ProfileService) -> 
         await uow.commit()
 
     assert await backfill_workspace(profile.uow, ws, chunk=3) == 7
-    assert await backfill_workspace(profile.uow, ws, chunk=3) == 7  # again: nothing changes
+    assert (await backfill_all(profile.uow))[ws] == 7  # again, every workspace: nothing changes
 
     assert len(await rows(profile, "orders", ws)) == 7
     kept = await assert_rollups_consistent(profile, ws)
