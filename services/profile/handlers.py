@@ -111,9 +111,6 @@ async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
     survivors = fold.survivors()
     views = {key: contract(fold.profiles[key], now) for key in survivors}
     await store.save_profiles([(fold.profiles[key], views[key]) for key in survivors])
-    await store.record_analytics(
-        [fold.profiles[key] for key in survivors], [(m.workspace_id, m.merged_id) for m in stored_merges]
-    )
     await store.add_events(
         [
             (
@@ -149,6 +146,10 @@ async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
             at = fold.last_event_at.get(key, now)
             messages.append(snapshot(fold.profiles[key], sorted(changed), at, views[key]))
     await store.publish(messages)
+    # Last: concurrent writers queue on the shared per-day rollup rows, so hold their locks least long.
+    await store.record_analytics(
+        [fold.profiles[key] for key in survivors], [(m.workspace_id, m.merged_id) for m in stored_merges]
+    )
 
 
 def snapshot(profile: Any, changed: list[str], at: datetime, view: Profile) -> OutboxMessage:
