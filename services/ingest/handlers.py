@@ -48,6 +48,7 @@ async def accept_calls(
     received_at: datetime,
     dedupe: Dedupe,
     publish: Publish,
+    encoded: Sequence[bytes] | None = None,
 ) -> Accepted:
     """Publish every valid, unseen call; 503 (and nothing claimed) if Kafka did not take them."""
     result = Accepted()
@@ -57,6 +58,7 @@ async def accept_calls(
             events.append(
                 to_event(
                     item,
+                    encoded=encoded[index] if encoded is not None else None,
                     workspace_id=workspace_id,
                     call_type=call_type,
                     defaults=defaults,

@@ -1,9 +1,9 @@
 """Bulk CSV imports: stream a file in, publish its rows as events in batches, keep the job's counts.
 
-Nothing is held per row but the current batch: bytes are decoded and parsed as they arrive, events
-are claimed in the dedupe and published a batch at a time, and the job row is rewritten at most
-once per progress interval. One batch is in flight while the next is built, which keeps each
-customer's events in file order and overlaps Kafka's acknowledgements with the parsing.
+Nothing is held per row but the batches in flight: bytes are decoded and parsed as they arrive,
+rows become events, and events are claimed in the dedupe and published a batch at a time
+(import_pipeline.py), while the next rows are converted. The job's row is rewritten once per
+progress interval (its heartbeat) and at the end.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Gauge
 
-from cdpkit.errors import CdpError, InvalidInput, Unavailable
+from cdpkit.errors import CdpError, InvalidInput
 from schemas.envelope import utcnow
 from services.ingest.domain.csv_records import (
     CsvRecords,
@@ -31,13 +31,15 @@ from services.ingest.domain.csv_records import (
 from services.ingest.domain.import_convert import Converter
 from services.ingest.domain.import_job import ABANDONED, COMPLETED, ImportJob
 from services.ingest.domain.import_rows import HeaderError
-from services.ingest.domain.ingested import IngestedEvent
 from services.ingest.handlers import Dedupe, Publish
+from services.ingest.import_pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-IMPORT_ROWS = Counter("cdp_ingest_import_rows_total", "Rows of CSV imports by outcome", ["kind", "outcome"])
 IMPORT_RATE = Gauge(
-    "cdp_ingest_import_rows_per_second", "Rows per second of the last completed import", ["kind"]
+    "cdp_ingest_import_rows_per_second",
+    "Rows per second of the last completed import",
+    ["kind"],
+    multiprocess_mode="mostrecent",  # with several API workers, the last import of any of them
 )
 
 
@@ -87,63 +89,6 @@ class _Heartbeat:
         await self._task
 
 
-class _Pipeline:
-    """Batches events, claims them in the dedupe and publishes them, one batch in flight at a time."""
-
-    def __init__(self, job: ImportJob, dedupe: Dedupe, publish: Publish, batch_events: int) -> None:
-        self.job = job
-        self.dedupe = dedupe
-        self.publish = publish
-        self.batch_events = batch_events
-        self.batch: list[tuple[IngestedEvent, int]] = []
-        self.inflight: asyncio.Task[None] | None = None
-
-    def reject(self, errors: Sequence[RowError]) -> None:
-        if errors:
-            self.job.reject(errors)
-            IMPORT_ROWS.labels(self.job.kind, "rejected").inc(len(errors))
-
-    async def add(self, events: list[tuple[IngestedEvent, int]]) -> None:
-        self.batch += events
-        if len(self.batch) >= self.batch_events:
-            await self.flush()
-
-    async def flush(self) -> None:
-        if self.batch:
-            batch, self.batch = self.batch, []
-            await self.settle()
-            self.inflight = asyncio.create_task(self._send(batch))
-
-    async def settle(self) -> None:
-        """Wait for the batch in flight; raises what made it fail."""
-        task, self.inflight = self.inflight, None
-        if task is not None:
-            await task
-
-    async def _send(self, batch: list[tuple[IngestedEvent, int]]) -> None:
-        job = self.job
-        ids = [event.event_id for event, _ in batch]
-        fresh = await self.dedupe.claim(job.workspace_id, ids)
-        to_send = [event for (event, _), new in zip(batch, fresh, strict=True) if new]
-        sent_ids = [event.event_id for event in to_send]
-        try:
-            await self.publish(to_send)
-        except Exception as error:
-            log.warning("import job %s could not publish %d events", job.id, len(to_send), exc_info=True)
-            await self.dedupe.release(job.workspace_id, sent_ids)
-            raise Unavailable(
-                "could not store the events; the rows before this batch are imported, retry the import",
-                headers={"Retry-After": "5"},
-            ) from error
-        await self.dedupe.confirm(job.workspace_id, sent_ids)
-        accepted = sum(rows for (_, rows), new in zip(batch, fresh, strict=True) if new)
-        duplicate = sum(rows for (_, rows), new in zip(batch, fresh, strict=True) if not new)
-        job.rows_accepted += accepted
-        job.rows_duplicate += duplicate
-        IMPORT_ROWS.labels(job.kind, "accepted").inc(accepted)
-        IMPORT_ROWS.labels(job.kind, "duplicate").inc(duplicate)
-
-
 async def run_import(
     job: ImportJob,
     body: AsyncIterator[bytes],
@@ -155,7 +100,7 @@ async def run_import(
 ) -> ImportJob:
     """Import one uploaded file; the job ends completed, or failed with the error re-raised."""
     await store.add(job)
-    pipeline = _Pipeline(job, dedupe, publish, limits.batch_events)
+    pipeline = Pipeline(job, dedupe, publish, limits.batch_events)
     heartbeat = _Heartbeat(store, job, limits.progress_interval_s)
     try:
         await _stream(job, body, pipeline, limits)
@@ -179,7 +124,7 @@ async def run_import(
 
 
 async def _stream(
-    job: ImportJob, body: AsyncIterator[bytes], pipeline: _Pipeline, limits: ImportLimits
+    job: ImportJob, body: AsyncIterator[bytes], pipeline: Pipeline, limits: ImportLimits
 ) -> None:
     decoder = Utf8Stream()
     records = CsvRecords()
@@ -213,7 +158,7 @@ async def _save_quietly(store: JobStore, job: ImportJob) -> None:
 
 
 async def _take(
-    converter: Converter, pipeline: _Pipeline, records: list[Record], unreadable: list[RowError]
+    converter: Converter, pipeline: Pipeline, records: list[Record], unreadable: list[RowError]
 ) -> None:
     if unreadable and converter.layout is None and unreadable[0].row == 1:
         raise HeaderError(f"the header row is unreadable: {unreadable[0].reason}")
@@ -222,6 +167,10 @@ async def _take(
     pipeline.reject(unreadable)
     pipeline.reject(converted.errors)
     await pipeline.add(converted.events)
+    # Converting is CPU work that holds the event loop; the batch in flight (its dedupe claim, its
+    # send, the producer's own task) moves on only when we let go, and a body already buffered
+    # does not make us wait. Letting go after each piece keeps the two overlapping.
+    await asyncio.sleep(0)
 
 
 async def settle_abandoned(store: JobRecords, jobs: list[ImportJob], stale_after_s: float) -> list[ImportJob]:

@@ -10,6 +10,8 @@ from cdpkit.settings import ServiceSettings
 class Settings(ServiceSettings):
     service_name: str = "ingest"
     http_port: int = 8001
+    # API processes sharing the port: ingest is CPU-bound per event, one process uses one core.
+    http_workers: int = Field(default=2, ge=1, le=64)
     dedupe_window_s: int = Field(default=24 * 3600, ge=60)
     max_request_bytes: int = 500 * 1024
     max_event_bytes: int = 32 * 1024

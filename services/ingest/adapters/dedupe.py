@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from cdpkit.errors import Unavailable
+from services.ingest.adapters.coalesce import Coalescer
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,6 @@ _CONFIRM = """
 for _, key in ipairs(KEYS) do
   redis.call('SET', key, '1', 'EX', ARGV[1])
 end
-return #KEYS
 """
 # KEYS: ids whose events were not stored; a key another attempt confirmed meanwhile stays.
 _RELEASE = """
@@ -61,9 +61,11 @@ class RedisDedupe:
         self.redis = redis
         self.window_s = window_s
         self.pending_s = pending_s
-        self._claim = redis.register_script(_CLAIM)
-        self._confirm = redis.register_script(_CONFIRM)
+        claim, confirm = redis.register_script(_CLAIM), redis.register_script(_CONFIRM)
         self._release = redis.register_script(_RELEASE)
+        # Concurrent requests share their claim and confirm calls (see coalesce.py).
+        self._claim = Coalescer(lambda keys: claim(keys=keys, args=[self.pending_s]))
+        self._confirm = Coalescer(lambda keys: confirm(keys=keys, args=[self.window_s]))
 
     @staticmethod
     def _keys(workspace_id: str, message_ids: Sequence[str]) -> list[str]:
@@ -76,12 +78,12 @@ class RedisDedupe:
             return []
         unique = list(dict.fromkeys(message_ids))
         try:
-            answers = await self._claim(keys=self._keys(workspace_id, unique), args=[self.pending_s])
+            answers = await self._claim(self._keys(workspace_id, unique))
         except RedisError as error:
             raise Unavailable(
                 "the dedupe store is unreachable; retry later", headers={"Retry-After": "5"}
             ) from error
-        fresh = dict(zip(unique, answers, strict=True))
+        fresh = dict(zip(unique, answers or (), strict=True))
         out = []
         for message_id in message_ids:
             out.append(bool(fresh[message_id]))
@@ -92,7 +94,7 @@ class RedisDedupe:
         """Their events are in Kafka: the ids are seen for the window."""
         if message_ids:
             try:
-                await self._confirm(keys=self._keys(workspace_id, message_ids), args=[self.window_s])
+                await self._confirm(self._keys(workspace_id, message_ids))
             except RedisError:
                 # The events are stored; unconfirmed claims lapse after `pending_s`, and a retry
                 # after that publishes a duplicate that consumers ignore.

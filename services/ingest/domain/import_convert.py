@@ -21,10 +21,10 @@ from services.ingest.domain.import_rows import (
     CellError,
     Layout,
     check_width,
-    customer_call,
-    order_call,
     read_header,
     row_errors,
+    timed_customer_call,
+    timed_order_call,
 )
 from services.ingest.domain.ingested import IngestedEvent, call_fields
 
@@ -88,8 +88,8 @@ class Converter:
     def _customer(self, row: int, cells: list[str], out: Converted) -> None:
         assert self.layout is not None
         try:
-            call = customer_call(self.layout, cells)
-            out.events.append((self._event(call, "identify", [row]), 1))
+            call, when = timed_customer_call(self.layout, cells)
+            out.events.append((self._event(call, when, "identify", [row]), 1))
         except CellError as error:
             out.errors.append(RowError(row, error.column, error.reason))
 
@@ -128,12 +128,14 @@ class Converter:
             out.errors += [RowError(row, "order_id", order.refusal) for row in order.rows]
             return
         try:
-            call = order_call(self.layout, order.lines)
-            out.events.append((self._event(call, "track", order.rows), len(order.rows)))
+            call, when = timed_order_call(self.layout, order.lines)
+            out.events.append((self._event(call, when, "track", order.rows), len(order.rows)))
         except CellError as error:
             out.errors += row_errors(error, order.rows, order.order_id)
 
-    def _event(self, call: dict[str, Any], call_type: str, rows: list[int]) -> IngestedEvent:
+    def _event(
+        self, call: dict[str, Any], when: datetime | None, call_type: str, rows: list[int]
+    ) -> IngestedEvent:
         """The row's call as an event: its cells were checked as they were read, so no model runs again."""
         encoded = orjson.dumps(call)
         if len(encoded) > self.max_event_bytes:
@@ -157,8 +159,7 @@ class Converter:
             values["event"], values["properties"] = call["event"], call["properties"]
         else:
             values["traits"] = call["traits"]
-        timestamp = call.get("timestamp")
-        occurred = datetime.fromisoformat(timestamp) if timestamp else self.received_at
+        occurred = when or self.received_at
         return IngestedEvent(self.workspace_id, occurred, self.received_at, call_fields(call_type, values))
 
 

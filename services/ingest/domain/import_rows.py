@@ -29,6 +29,7 @@ REQUIRED = {
 _MAX_AMOUNT = Decimal(10) ** 12
 MAX_QUANTITY = 2**63 - 1  # a JSON integer every consumer reads exactly
 MAX_ID_CHARS = 190  # message ids are `order:<order_id>`, at most 200 characters
+Timed = tuple[dict[str, Any], datetime | None]  # a call, and when it happened if the file says
 
 
 class HeaderError(ValueError):
@@ -105,8 +106,8 @@ def check_width(layout: Layout, cells: list[str]) -> None:
         raise CellError(None, f"the row has {len(cells)} cells, the header has {layout.width}")
 
 
-def parse_time(value: str, column: str) -> str:
-    """An ISO-8601 date or date-time as an ISO-8601 UTC time (a date or naive time is taken as UTC)."""
+def parse_instant(value: str, column: str) -> datetime:
+    """An ISO-8601 date or date-time as a UTC time (a date or naive time is taken as UTC)."""
     try:
         parsed = datetime.fromisoformat(value[:-1] + "Z" if value[-1:] == "z" else value)
     except ValueError as error:
@@ -115,8 +116,13 @@ def parse_time(value: str, column: str) -> str:
         ) from error
     offset = parsed.utcoffset()
     if offset is None or not offset:
-        return parsed.replace(tzinfo=UTC).isoformat()
-    return parsed.astimezone(UTC).isoformat()
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_time(value: str, column: str) -> str:
+    """`parse_instant` written as ISO-8601."""
+    return parse_instant(value, column).isoformat()
 
 
 def _identity(layout: Layout, cells: list[str]) -> tuple[str, str]:
@@ -133,6 +139,11 @@ def _identity(layout: Layout, cells: list[str]) -> tuple[str, str]:
 
 def customer_call(layout: Layout, cells: list[str]) -> dict[str, Any]:
     """One customers row as a Segment identify call whose messageId is a digest of its content."""
+    return timed_customer_call(layout, cells)[0]
+
+
+def timed_customer_call(layout: Layout, cells: list[str]) -> Timed:
+    """`customer_call`, and the time it happened (its `timestamp`) when the row says."""
     check_width(layout, cells)
     user_id, _ = _identity(layout, cells)
     traits: dict[str, Any] = {}
@@ -152,13 +163,14 @@ def customer_call(layout: Layout, cells: list[str]) -> dict[str, Any]:
         if value:
             traits[name] = value
     call: dict[str, Any] = {"userId": user_id, "traits": traits}
-    created_at = _cell(layout, cells, "created_at")
+    created_at, when = _cell(layout, cells, "created_at"), None
     if created_at:
-        call["timestamp"] = traits["created_at"] = parse_time(created_at, "created_at")
+        when = parse_instant(created_at, "created_at")
+        call["timestamp"] = traits["created_at"] = when.isoformat()
     # The same row imported again is the same event: dedupe drops it instead of counting it twice.
     digest = hashlib.sha1(orjson.dumps(call, option=orjson.OPT_SORT_KEYS)).hexdigest()
     call["messageId"] = f"customer-import:{digest}"
-    return call
+    return call, when
 
 
 def _number(value: str, column: str) -> Decimal:
@@ -198,6 +210,11 @@ def _line(layout: Layout, cells: list[str]) -> tuple[dict[str, Any], Decimal]:
 
 def order_call(layout: Layout, lines: list[Record]) -> dict[str, Any]:
     """The adjacent rows of one order as one Segment `Order Completed` track call."""
+    return timed_order_call(layout, lines)[0]
+
+
+def timed_order_call(layout: Layout, lines: list[Record]) -> Timed:
+    """`order_call`, and when the order was placed (its `timestamp`)."""
     first_row, first = lines[0]
     try:
         check_width(layout, first)
@@ -208,7 +225,7 @@ def order_call(layout: Layout, lines: list[Record]) -> dict[str, Any]:
         ordered_at = _cell(layout, first, "ordered_at")
         if not ordered_at:
             raise CellError("ordered_at", "ordered_at is required")
-        timestamp = parse_time(ordered_at, "ordered_at")
+        when = parse_instant(ordered_at, "ordered_at")
         currency = _cell(layout, first, "currency").upper()
         if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
             raise CellError("currency", f"{currency!r} is not a 3-letter ISO-4217 currency code")
@@ -238,14 +255,14 @@ def order_call(layout: Layout, lines: list[Record]) -> dict[str, Any]:
     call: dict[str, Any] = {
         "userId": user_id,
         "event": "Order Completed",
-        "timestamp": timestamp,
+        "timestamp": when.isoformat(),
         "properties": properties,
         # An order is the same order however often it is imported: its id is the event's id.
         "messageId": f"order:{order_id}",
     }
     if email:
         call["context"] = {"traits": {"email": email}}
-    return call
+    return call, when
 
 
 def _agrees(layout: Layout, first: list[str], cells: list[str], first_row: int) -> None:

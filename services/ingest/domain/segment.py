@@ -92,14 +92,24 @@ def _known_properties(fields: dict[str, Any]) -> Any:
 
 
 def to_event(
-    item: Any, *, workspace_id: str, call_type: str | None, defaults: dict[str, Any], received_at: datetime
+    item: Any,
+    *,
+    workspace_id: str,
+    call_type: str | None,
+    defaults: dict[str, Any],
+    received_at: datetime,
+    encoded: bytes | None = None,
 ) -> IngestedEvent:
-    """One Segment call as a customer event, validated once; `ItemError` says why it cannot be."""
+    """One Segment call as a customer event, validated once; `ItemError` says why it cannot be.
+
+    `encoded` is the call's JSON when the caller has it (orjson's): text that cannot be stored
+    shows in it as `\\u0000`, so only such a call is walked to say where.
+    """
     if not 0 < len(workspace_id) <= MAX_WORKSPACE_ID:
         raise ValueError(f"a workspace id has 1 to {MAX_WORKSPACE_ID} characters")  # the gateway's job
     if not isinstance(item, dict):
         raise ItemError("each call must be a JSON object", "not_an_object")
-    unstorable = find_unstorable(item)
+    unstorable = find_unstorable(item) if encoded is None or b"\\u0000" in encoded else None
     if unstorable:
         raise ItemError(unstorable, "unstorable_text")
     kind = call_type or item.get("type")

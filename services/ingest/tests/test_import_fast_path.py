@@ -40,7 +40,9 @@ CUSTOMERS = ["user_id", "email", "first_name", "phone", "city", "zip", "created_
 class ReferenceConverter(Converter):
     """The converter as it was: each call through `to_event`, its refusals mapped to columns."""
 
-    def _event(self, call: dict[str, Any], call_type: str, rows: list[int]) -> IngestedEvent:
+    def _event(
+        self, call: dict[str, Any], when: datetime | None, call_type: str, rows: list[int]
+    ) -> IngestedEvent:
         size = len(orjson.dumps(call))
         if size > self.max_event_bytes:
             raise CellError(None, "too big", rows[0])

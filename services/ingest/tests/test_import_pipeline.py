@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +11,7 @@ import pytest
 
 from cdpkit.errors import InvalidInput, Unavailable
 from services.ingest.domain.import_job import ABANDONED, ImportJob
+from services.ingest.domain.ingested import IngestedEvent
 from services.ingest.imports import ImportLimits, run_import, settle_abandoned
 from services.ingest.tests.test_accept_calls import FakeDedupe, FakeKafka
 
@@ -187,3 +188,34 @@ async def test_a_job_left_running_by_a_dead_process_is_failed_and_a_live_one_is_
         ("running", None),
     ]
     assert records.jobs[dead.id].status == "failed"
+
+
+class SlowKafka(FakeKafka):
+    """Acknowledges after a while, the later batches sooner; refuses the batch holding `refuse`."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.delays = iter([0.03, 0.01, 0.0, 0.0, 0.0, 0.0])
+
+    async def publish(self, events: Sequence[IngestedEvent]) -> None:
+        await asyncio.sleep(next(self.delays, 0.0))
+        if any(e.payload.user_id == self.refuse for e in events):
+            raise ConnectionError("broker unreachable")
+        self.sent.extend(events)
+
+
+async def test_batches_overlap_yet_reach_kafka_in_file_order_and_a_failure_stops_the_rest() -> None:
+    data = b"user_id\n" + b"".join(b"u%d\n" % n for n in range(6))
+    kafka = SlowKafka()
+    job, _, _ = await run("customers", data, kafka=kafka, size=3, batch=1)
+    assert [e.payload.user_id for e in kafka.sent] == [f"u{n}" for n in range(6)]
+    assert (job.status, job.rows_accepted) == ("completed", 6)
+
+    dedupe, refusing = FakeDedupe(), SlowKafka(refuse="u2")
+    with pytest.raises(Unavailable):
+        await run("customers", data, dedupe=dedupe, kafka=refusing, size=3, batch=1)
+    assert [e.payload.user_id for e in refusing.sent] == ["u0", "u1"]
+    assert dedupe.pending == set()  # the failed batch and those after it were released
+    job, _, _ = await run("customers", data, dedupe=dedupe)
+    assert (job.rows_accepted, job.rows_duplicate) == (4, 2)

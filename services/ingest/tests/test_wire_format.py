@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -223,8 +224,17 @@ def test_the_fast_path_refuses_and_encodes_exactly_as_the_reference(
     item: dict[str, Any], defaults: dict[str, Any], call_type: str | None
 ) -> None:
     try:
+        encoded: bytes | None = orjson.dumps(item)  # what the API passes along, having measured the call
+    except orjson.JSONEncodeError:  # not JSON that orjson reads back (an integer past 64 bits)
+        encoded = None
+    try:
         event = to_event(
-            item, workspace_id="ws-1", call_type=call_type, defaults=defaults, received_at=RECEIVED
+            item,
+            workspace_id="ws-1",
+            call_type=call_type,
+            defaults=defaults,
+            received_at=RECEIVED,
+            encoded=encoded,
         )
     except ItemError as refused:
         event, refusal = None, (str(refused), refused.code)
