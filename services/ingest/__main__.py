@@ -4,6 +4,7 @@
 """
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 
@@ -19,10 +20,9 @@ def main() -> None:
     parser.add_argument("command", nargs="?")
     parser.add_argument("--port", type=int)
     given, rest = parser.parse_known_args()
-    if given.command == "api" and not rest and settings.http_workers > 1:
+    if given.command == "api" and not rest and settings.http_workers > 1 and hasattr(socket, "SO_REUSEPORT"):
         settings.http_port = given.port or settings.http_port
-        serve_workers(settings)
-        return
+        sys.exit(serve_workers(settings))
     # One process (or `migrate`, or --help): the command line every service shares.
     run(
         description=__doc__ or "",
