@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from cdpkit.kafka import Publisher, encode, encode_plain, standard_headers, start_producer
 from schemas.topics import CUSTOMER_EVENTS
 from services.ingest.adapters.dedupe import RedisDedupe
+from services.ingest.adapters.redis_client import connect
 from services.ingest.domain.ingested import IngestedEvent
 from services.ingest.settings import Settings
 
@@ -55,7 +56,7 @@ def wire(event: IngestedEvent) -> bytes:
 
 async def bootstrap(settings: Settings) -> IngestService:
     producer = await start_producer(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)
     return IngestService(
         settings=settings,
         producer=producer,

@@ -10,12 +10,13 @@ from redis.asyncio import Redis
 
 from cdpkit.settings import ServiceSettings
 from services.ingest.adapters.dedupe import RedisDedupe
+from services.ingest.adapters.redis_client import connect
 from tests.factories import unique
 
 
 @pytest.fixture
 async def redis(settings: ServiceSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
+    client = connect(settings.redis_url)  # as ingest connects
     yield client
     await client.aclose()
 
