@@ -69,6 +69,10 @@ class CpuSample:
             steal=getattr(times, "steal", 0.0),
         )
 
+    def role_seconds(self, before: CpuSample) -> dict[str, float]:
+        """CPU seconds each role's process (with its children) used since `before`."""
+        return {role: seconds - before.roles[role] for role, seconds in self.roles.items()}
+
     def foreign_share(self, before: CpuSample) -> float:
         """Share of the machine used since `before` by processes outside the stack and this one."""
         ours = (self.stack - before.stack) + (self.loadgen - before.loadgen)

@@ -28,11 +28,9 @@ import argparse
 import asyncio
 import base64
 import collections
-import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -49,6 +47,7 @@ import uvloop
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from bench.harness import CpuSample, git, log, nproc, pid_of
 from cdpkit.kafka import encode, producer_options, standard_headers, start_producer
 from cdpkit.settings import ServiceSettings
 from deploy.launcher.stack import Stack
@@ -85,49 +84,25 @@ def batch_bodies(count: int) -> list[bytes]:
 # ------------------------------------------------------------------------------------------ CPU
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children (ingest's workers, PostgreSQL's backends)."""
-    try:
-        proc = psutil.Process(pid)
-        total = sum(proc.cpu_times()[:2])
-        for child in proc.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                total += sum(child.cpu_times()[:2])
-        return total
-    except psutil.Error:
-        return 0.0
-
-
-def cpu_sample(pids: dict[str, int]) -> dict[str, float]:
-    times = psutil.cpu_times()
-    return {
-        "wall": time.perf_counter(),
-        **{role: _cpu_seconds(pid) for role, pid in pids.items()},
-        "loadgen": sum(psutil.Process().cpu_times()[:2]),
-        "machine": times.user + times.nice + times.system + times.irq + times.softirq,
-    }
-
-
 async def measured(
     name: str, pids: dict[str, int], run: Callable[[], Awaitable[tuple[int, float]]]
 ) -> dict[str, Any]:
     """Run a phase; its events/s and the CPU µs each role spent per event."""
-    before = cpu_sample(pids)
+    before = CpuSample.take(pids, ())
     events, elapsed = await run()
-    after = cpu_sample(pids)
-    per_event = {
-        role: round((after[role] - before[role]) * 1e6 / max(events, 1), 1)
-        for role in (*pids, "loadgen", "machine")
-    }
-    wall = after["wall"] - before["wall"]
-    ours = sum(after[role] - before[role] for role in (*pids, "loadgen"))
+    after = CpuSample.take(pids, ())
+    spent = {**after.role_seconds(before), "loadgen": after.loadgen - before.loadgen}
+    ours = sum(spent.values())
+    spent["machine"] = after.machine - before.machine
+    per_event = {role: round(seconds * 1e6 / max(events, 1), 1) for role, seconds in spent.items()}
+    wall = after.wall - before.wall
     return {
         "phase": name,
         "events_per_s": events / elapsed,
         "cpu_us_per_event": per_event,
-        "machine_busy": round((after["machine"] - before["machine"]) / wall / (os.cpu_count() or 1), 2),
+        "machine_busy": round(spent["machine"] / wall / nproc(), 2),
         # Cores used meanwhile by processes that are neither the bench stack nor this one.
-        "others_cores": round(max(0.0, after["machine"] - before["machine"] - ours) / wall, 2),
+        "others_cores": round(max(0.0, spent["machine"] - ours) / wall, 2),
     }
 
 
@@ -311,13 +286,13 @@ async def csv_import(client: httpx.AsyncClient, data: bytes, pids: dict[str, int
         for start in range(0, len(data), 64 * 1024):
             yield data[start : start + 64 * 1024]
 
-    before = cpu_sample(pids)
+    before = CpuSample.take(pids, ())
     started = time.perf_counter()
     response = await client.post(
         "/api/imports/orders", content=chunks(), timeout=600, headers={"content-type": "text/csv"}
     )
     elapsed = time.perf_counter() - started
-    after = cpu_sample(pids)
+    after = CpuSample.take(pids, ())
     response.raise_for_status()
     job = response.json()
     rows = job["rows_accepted"]
@@ -327,7 +302,8 @@ async def csv_import(client: httpx.AsyncClient, data: bytes, pids: dict[str, int
         "seconds": round(elapsed, 2),
         "rows_per_s": round(rows / elapsed),
         "cpu_us_per_row": {
-            role: round((after[role] - before[role]) * 1e6 / max(rows, 1), 1) for role in pids
+            role: round(seconds * 1e6 / max(rows, 1), 1)
+            for role, seconds in after.role_seconds(before).items()
         },
     }
 
@@ -377,15 +353,9 @@ async def profiled_round(
 # ------------------------------------------------------------------------------------------- run
 
 
-def _pid(stack: Stack, name: str) -> int:
-    proc = next(p for p in stack.procs if p.name == name)
-    assert proc.popen is not None
-    return proc.popen.pid
-
-
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     settings = ServiceSettings(kafka_bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"])
-    pids = {role: _pid(stack, role) for role in ROLES}
+    pids = {role: pid_of(stack, role) for role in ROLES}
     admin = {"Authorization": f"Bearer {stack.credentials.admin_key}"}
     async with httpx.AsyncClient(base_url=stack.gateway_url, headers=admin) as setup:
         workspace = (await setup.get("/api/workspaces/current")).json()["id"]
@@ -425,7 +395,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
                 for client in ways.values():
                     await client.close()  # connections idle since the last round may be timing out
                 rounds.append({"round": index, **await measured(name, pids, phases[name])})
-                print(f"  round {index} {name:14} {rounds[-1]['events_per_s']:>9,.0f} events/s", flush=True)
+                log(f"round {index} {name:14} {rounds[-1]['events_per_s']:>9,.0f} events/s")
         profile = None
         if args.profile:
             spare = batch_bodies(per_round)
@@ -469,7 +439,7 @@ def summarise(
             "cpu_us_per_event": cpu,
             "others_cores": statistics.median(r["others_cores"] for r in mine),
             # What the stack's CPU per event allows if it had every core to itself (an upper bound).
-            "cpu_bound_events_per_s": round((os.cpu_count() or 1) * 1e6 / stack_cpu) if stack_cpu else None,
+            "cpu_bound_events_per_s": round(nproc() * 1e6 / stack_cpu) if stack_cpu else None,
         }
 
     phases = {phase: median_of(phase) for phase in ("ceiling_send", "ceiling_batch", "direct", "gateway")}
@@ -488,10 +458,6 @@ def summarise(
         "rounds": rounds,
         "producer": {k: v for k, v in producer_options(settings).items() if k != "bootstrap_servers"},
     }
-
-
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
 
 
 def main() -> int:
@@ -514,17 +480,19 @@ def main() -> int:
         next(
             proc for proc in stack.procs if proc.name == "profile-worker"
         ).stop()  # it would compete for the 2 cores
-        ingest = psutil.Process(_pid(stack, "ingest"))
+        ingest = psutil.Process(pid_of(stack, "ingest"))
         ingest_workers = max(1, sum("spawn_main" in " ".join(c.cmdline()) for c in ingest.children()))
         result = uvloop.run(measure(stack, args))
     finally:
         stack.down()
     result["meta"] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "nproc": os.cpu_count(),
-        "commit": _git("rev-parse", "--short", "HEAD"),
+        "nproc": nproc(),
+        "commit": git("rev-parse", "--short", "HEAD").strip(),
         "dirty": bool(
-            _git("status", "--porcelain", "--", "services/ingest", "cdpkit", "bench/ingest_throughput.py")
+            git(
+                "status", "--porcelain", "--", "services/ingest", "cdpkit", "bench/ingest_throughput.py"
+            ).strip()
         ),
         "stack_profile": args.stack_profile,
         "ingest_workers": ingest_workers,
