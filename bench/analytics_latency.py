@@ -25,8 +25,6 @@ import json
 import os
 import secrets
 import shutil
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +39,7 @@ import httpx
 from fastapi import FastAPI
 
 from bench.analytics_load import load, today_midnight
+from bench.harness import git, log, nproc, percentile
 from cdpkit.migrations import upgrade
 from cdpkit.settings import ServiceSettings
 from deploy.launcher import components
@@ -55,10 +54,6 @@ TARGET_P95_MS = 200.0
 PG_PORT, API_PORT = 26433, 26002
 INTERNAL_TOKEN = secrets.token_urlsafe(16)
 SqlCall = Callable[[asyncpg.Connection], Awaitable[Any]]
-
-
-def progress(text: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", file=sys.stderr, flush=True)
 
 
 def cases(today: date) -> list[tuple[str, str, dict[str, str], SqlCall]]:
@@ -119,14 +114,10 @@ def cases(today: date) -> list[tuple[str, str, dict[str, str], SqlCall]]:
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50, p95, p99 (nearest rank, as in the other benchmarks) and the maximum, in ms."""
     ordered = sorted(samples)
-    at = lambda share: ordered[min(len(ordered) - 1, int(share * len(ordered)))]  # noqa: E731
-    return {
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(at(0.95), 2),
-        "p99_ms": round(at(0.99), 2),
-        "max_ms": round(ordered[-1], 2),
-    }
+    figures = {f"p{q}_ms": round(percentile(ordered, q), 2) for q in (50, 95, 99)}
+    return figures | {"max_ms": round(ordered[-1], 2)}
 
 
 async def time_api(client: httpx.AsyncClient, path: str, params: dict[str, str], calls: int) -> list[float]:
@@ -236,9 +227,9 @@ def serve() -> None:
 async def measure(database: OwnDatabase, args: argparse.Namespace) -> dict[str, Any]:
     dsn = database.dsn
     end = today_midnight()
-    progress(f"loading {args.customers:,} customers and ~{args.orders:,} orders with COPY")
-    loaded = await load(dsn, WORKSPACE, args.customers, args.orders, end, progress)
-    progress(f"loaded: {json.dumps(loaded)}")
+    log(f"loading {args.customers:,} customers and ~{args.orders:,} orders with COPY")
+    loaded = await load(dsn, WORKSPACE, args.customers, args.orders, end, log)
+    log(f"loaded: {json.dumps(loaded)}")
     url = database.serve_api()
     headers = {
         "x-workspace-id": WORKSPACE,
@@ -260,7 +251,7 @@ async def measure(database: OwnDatabase, args: argparse.Namespace) -> dict[str, 
                 ]
                 for way, run in ways if number % 2 == 0 else reversed(ways):
                     results.setdefault(name, {}).setdefault(way, []).extend(await run())
-            progress(f"round {number + 1}/{args.rounds} done, load {os.getloadavg()[0]:.1f}")
+            log(f"round {number + 1}/{args.rounds} done, load {os.getloadavg()[0]:.1f}")
     await connection.close()
     table = {}
     for name, path, params, _ in cases(end.date()):
@@ -288,10 +279,6 @@ async def measure(database: OwnDatabase, args: argparse.Namespace) -> dict[str, 
     }
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO).stdout.strip()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -314,9 +301,9 @@ def main() -> int:
         database.down()
     result["meta"] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--", "services/profile", "bench")),
-        "nproc": os.cpu_count(),
+        "commit": git("rev-parse", "--short", "HEAD").strip(),
+        "dirty": bool(git("status", "--porcelain", "--", "services/profile", "bench").strip()),
+        "nproc": nproc(),
         "load_before": load_before,
         "load_after": os.getloadavg(),
     }
