@@ -36,6 +36,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.harness import git, log, nproc, percentile
 from bench.profile_events import shop_events
 from cdpkit.kafka import encode, producer_options, standard_headers
 from cdpkit.settings import ServiceSettings
@@ -46,14 +47,11 @@ from schemas.customer_events import customer_event_key
 from schemas.topics import CUSTOMER_EVENTS
 from services.profile.settings import Settings
 from tests.factories import unique
+from tests.kafka_tools import end_offsets
 
 RESULTS = Path(__file__).parent / "results" / "profile_throughput.json"
 TOPIC = CUSTOMER_EVENTS.name
 Message = tuple[bytes, bytes, list[tuple[str, bytes]]]
-
-
-def progress(text: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", file=sys.stderr, flush=True)
 
 
 def encoded(workspace: str, events: int, customers: int, seed: int) -> list[Message]:
@@ -75,16 +73,6 @@ async def produce(settings: ServiceSettings, messages: list[Message]) -> None:
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-
-
-async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(TOPIC, p) for p in range(CUSTOMER_EVENTS.partitions)]
-        return dict(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
 
 
 # ------------------------------------------------------------------------------------------ ceiling
@@ -205,7 +193,7 @@ async def worker_round(
             done = await inbox_count(connection, workspace)
             now = time.perf_counter()
             if int(now) % 10 == 0 and int(now) != int(now - 0.05):
-                progress(f"worker: {done} of {events} folded")
+                log(f"worker: {done} of {events} folded")
             if first_at is None and done > 0:
                 first_at, first_count = now, done
             if done >= events:
@@ -293,9 +281,9 @@ async def latency(
         "achieved_events_per_s": round(len(messages) / elapsed),
         "seconds": round(elapsed, 1),
         "samples": len(latencies),
-        "p50_ms": round(statistics.median(latencies), 1),
-        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
-        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
         "max_ms": round(latencies[-1], 1),
     }
 
@@ -312,12 +300,12 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     for number in range(args.rounds):
         workspace = unique("bench")
         messages = await asyncio.to_thread(encoded, workspace, args.events, args.customers, number)
-        start = await end_offsets(bootstrap)
+        start = await end_offsets(bootstrap, TOPIC)
         await produce(settings, messages)
-        end = await end_offsets(bootstrap)
-        progress(f"round {number + 1}: produced {sum(end.values()) - sum(start.values())} events")
+        end = await end_offsets(bootstrap, TOPIC)
+        log(f"round {number + 1}: produced {sum(end.values()) - sum(start.values())} events")
         ceiling_rate = await ceiling(bootstrap, dsn, start, end)
-        progress(f"round {number + 1}: ceiling {ceiling_rate:.0f} events/s")
+        log(f"round {number + 1}: ceiling {ceiling_rate:.0f} events/s")
         worker_rate = await worker_round(stack, dsn, workspace, len(messages), port, args.workers)
         rounds.append(
             {
@@ -348,10 +336,6 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO).stdout.strip()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -374,9 +358,9 @@ def main() -> int:
         stack.down()
     result["meta"] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--", "services/profile", "cdpkit")),
-        "nproc": os.cpu_count(),
+        "commit": git("rev-parse", "--short", "HEAD").strip(),
+        "dirty": bool(git("status", "--porcelain", "--", "services/profile", "cdpkit").strip()),
+        "nproc": nproc(),
         "load_before": os.getloadavg(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
