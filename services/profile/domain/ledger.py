@@ -32,6 +32,18 @@ class OrderTotals:
         return round(self.lifetime_value / self.orders_count, 2) if self.orders_count else None
 
 
+# The Profile contract fields the totals give, named alike (average_order_value is derived from two).
+TOTALS_FIELDS = (
+    "lifetime_value",
+    "orders_count",
+    "average_order_value",
+    "first_order_at",
+    "last_order_at",
+    "favorite_category",
+    "favorite_brand",
+)
+
+
 def _favorite(units: dict[str, list[int]]) -> str | None:
     # Most units; then most spent (cents); then the first name alphabetically, so ties are stable.
     best = None

@@ -20,18 +20,10 @@ from services.profile.domain import profile_state
 from services.profile.domain.churn import TREND_WINDOW
 from services.profile.domain.engagement import EmailResponses, Support, Visits, marketing_channel, preferred
 from services.profile.domain.ledger import OrderLedger, as_datetime
-from services.profile.domain.scoring import ScoreInput, Scores, days_since
+from services.profile.domain.scoring import SCORE_FIELDS, ScoreInput, Scores, days_since
 from services.profile.domain.track_events import TRACK_RULES
 from services.profile.domain.traits import read_traits
 
-SCORE_FIELDS = (
-    "recency_score",
-    "frequency_score",
-    "monetary_score",
-    "rfm_segment",
-    "churn_risk",
-    "churn_risk_level",
-)
 _NEVER = -math.inf
 
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from services.profile.domain.engagement import EmailResponses, Support, Visits
-from services.profile.domain.ledger import OrderLedger
+from services.profile.domain.ledger import TOTALS_FIELDS, OrderLedger
+from services.profile.domain.scoring import SCORE_FIELDS
 from services.profile.domain.traits import PROFILE_FIELDS
 
 if TYPE_CHECKING:
@@ -18,23 +19,6 @@ if TYPE_CHECKING:
 
 STATE_VERSION = 1
 _TEXT_FIELDS = ("email", "first_name", "last_name", "phone", "city", "state", "zip", "country")
-_SCORES = (
-    "recency_score",
-    "frequency_score",
-    "monetary_score",
-    "rfm_segment",
-    "churn_risk",
-    "churn_risk_level",
-)
-_DERIVED = (
-    "lifetime_value",
-    "orders_count",
-    "average_order_value",
-    "first_order_at",
-    "last_order_at",
-    "favorite_category",
-    "favorite_brand",
-)
 _ENGAGEMENT = (
     "last_interaction_at",
     "last_interaction_type",
@@ -64,7 +48,7 @@ def contract_values(profile: CustomerProfile) -> dict[str, Any]:
         "traits": dict(profile.traits),
         "email_subscribed": profile.email_subscribed,
     }
-    for name in (*_DERIVED, *_SCORES, *_ENGAGEMENT):
+    for name in (*TOTALS_FIELDS, *SCORE_FIELDS, *_ENGAGEMENT):
         values[name] = getattr(profile, name)
     values.update(
         events_count=profile.events_count,
@@ -99,7 +83,7 @@ def to_state(profile: CustomerProfile) -> dict[str, Any]:
         "visits": profile.visits.to_state(),
         "emails": {"delivered": profile.emails.delivered, "responded": sorted(profile.emails.responded)},
         "channels": dict(profile.channels),
-        **{name: getattr(profile, name) for name in _SCORES},
+        **{name: getattr(profile, name) for name in SCORE_FIELDS},
         "events_count": profile.events_count,
         "first_seen_at": _iso(profile.first_seen_at),
         "last_seen_at": _iso(profile.last_seen_at),
@@ -131,7 +115,7 @@ def from_state(cls: type[CustomerProfile], state: dict[str, Any]) -> CustomerPro
         visits=Visits.from_state(state["visits"]),
         emails=EmailResponses(state["emails"]["delivered"], set(state["emails"]["responded"])),
         channels=dict(state["channels"]),
-        **{name: state[name] for name in _SCORES},
+        **{name: state[name] for name in SCORE_FIELDS},
         events_count=state["events_count"],
         updated_at=_moment(state["updated_at"]),
         version=state["version"],
@@ -200,5 +184,5 @@ def _merge_scores(profile: CustomerProfile, other: CustomerProfile) -> None:
         return 2 if p.recency_score is not None else 1 if p.churn_risk is not None else 0
 
     if rank(other) > rank(profile):
-        for name in _SCORES:
+        for name in SCORE_FIELDS:
             setattr(profile, name, getattr(other, name))

@@ -9,7 +9,7 @@ Customers without an order get no R/F/M score and no segment, but a churn risk (
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from schemas.profiles import ChurnRiskLevel, RfmSegment
@@ -44,6 +44,10 @@ class Scores:
     rfm_segment: RfmSegment | None
     churn_risk: float
     churn_risk_level: ChurnRiskLevel
+
+
+# The profile fields a scoring run sets: one per Scores field, named alike.
+SCORE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Scores))
 
 
 def quintiles(values: Mapping[str, float]) -> dict[str, int]:

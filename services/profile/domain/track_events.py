@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from schemas.customer_events import CustomerEvent, Track
-from services.profile.domain.ledger import OrderTotals
+from services.profile.domain.ledger import TOTALS_FIELDS, OrderTotals
 
 if TYPE_CHECKING:
     from services.profile.domain.profile import CustomerProfile
@@ -66,19 +66,8 @@ def on_email(profile: CustomerProfile, call: Track, event: CustomerEvent, at: da
     return changed
 
 
-_ORDER_FIELDS = (
-    "lifetime_value",
-    "orders_count",
-    "average_order_value",
-    "first_order_at",
-    "last_order_at",
-    "favorite_category",
-    "favorite_brand",
-)
-
-
 def _order_changes(before: OrderTotals, after: OrderTotals) -> list[str]:
-    return [name for name in _ORDER_FIELDS if getattr(before, name) != getattr(after, name)]
+    return [name for name in TOTALS_FIELDS if getattr(before, name) != getattr(after, name)]
 
 
 TRACK_RULES: dict[str, Callable[[CustomerProfile, Track, CustomerEvent, datetime], list[str]]] = {
