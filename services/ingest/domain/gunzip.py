@@ -60,3 +60,9 @@ class Gunzip:
         if self._fed and not self._stream.eof:
             raise GzipError("the gzip data ends before its end: the file is cut")
         return rest
+
+
+def gunzip(data: bytes, max_output: int) -> bytes:
+    """`data` decompressed whole, refused (`TooLarge`) as soon as it passes `max_output` bytes."""
+    stream = Gunzip(max_output)
+    return b"".join([*stream.feed(data), stream.close()])

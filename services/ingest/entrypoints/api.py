@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import gzip
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +18,7 @@ from cdpkit.kafka import kafka_check
 from schemas.envelope import utcnow
 from services.ingest.adapters.import_jobs import ImportJobStore
 from services.ingest.bootstrap import IngestService, bootstrap
+from services.ingest.domain.gunzip import GzipError, TooLarge, gunzip
 from services.ingest.domain.segment import CALL_TYPES
 from services.ingest.entrypoints import imports
 from services.ingest.entrypoints.deps import WorkspaceId
@@ -57,13 +56,13 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     body = b"".join(chunks)
     if request.headers.get("content-encoding", "").lower() == "gzip":
         try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as error:
+            body = gunzip(body, limit)  # stops at the limit: a small body may inflate to gigabytes
+        except GzipError as error:
             raise InvalidInput("body is not valid gzip") from error
-        if len(body) > limit:
+        except TooLarge as error:
             raise PayloadTooLarge(
                 f"request body is over the {limit} byte limit", details={"limit_bytes": limit}
-            )
+            ) from error
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as error:

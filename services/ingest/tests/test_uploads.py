@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
+from typing import Any
 
 import pytest
+from starlette.requests import Request
 
-from cdpkit.errors import InvalidInput
+from cdpkit.errors import InvalidInput, PayloadTooLarge
 from services.ingest.domain.gunzip import PIECE, Gunzip, GzipError, TooLarge
+from services.ingest.entrypoints.api import read_json
 from services.ingest.entrypoints.uploads import _FilePart, clean_filename
 
 BODY = (
@@ -75,3 +79,26 @@ def test_cut_or_corrupt_gzip_is_refused() -> None:
     with pytest.raises(GzipError, match="corrupt"):
         gunzipped(data[:20] + b"garbage" * 10 + data[90:], 4096)
     assert gunzipped(b"", 10) == b""
+
+
+def gzip_request(body: bytes) -> Request:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = [(b"content-encoding", b"gzip")]
+    return Request({"type": "http", "method": "POST", "headers": headers}, receive)
+
+
+async def test_a_gzip_tracking_body_is_read_and_one_inflating_past_the_limit_is_refused() -> None:
+    assert await read_json(gzip_request(gzip.compress(b'{"batch": []}')), 1000) == {"batch": []}
+    bomb = gzip_request(gzip.compress(b" " * 50_000_000))
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadTooLarge):
+            await read_json(bomb, 500 * 1024)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # stopped at the limit, not inflated whole (50 MB) first
+    with pytest.raises(InvalidInput, match="not valid gzip"):
+        await read_json(gzip_request(b"not gzip"), 1000)
