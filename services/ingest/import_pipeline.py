@@ -73,7 +73,14 @@ class Pipeline:
     async def _send(self, batch: Batch, previous: asyncio.Task[None] | None) -> None:
         job = self.job
         fresh = await self.dedupe.claim(job.workspace_id, [event.event_id for event, _ in batch])
-        to_send = [event for (event, _), new in zip(batch, fresh, strict=True) if new]
+        to_send: list[IngestedEvent] = []
+        accepted = duplicate = 0
+        for (event, rows), new in zip(batch, fresh, strict=True):
+            if new:
+                to_send.append(event)
+                accepted += rows
+            else:
+                duplicate += rows
         sent_ids = [event.event_id for event in to_send]
         try:
             if previous is not None:
@@ -90,8 +97,6 @@ class Pipeline:
         confirm = asyncio.create_task(self.dedupe.confirm(job.workspace_id, sent_ids))
         self._confirms.add(confirm)
         confirm.add_done_callback(self._confirms.discard)
-        accepted = sum(rows for (_, rows), new in zip(batch, fresh, strict=True) if new)
-        duplicate = sum(rows for (_, rows), new in zip(batch, fresh, strict=True) if not new)
         job.rows_accepted += accepted
         job.rows_duplicate += duplicate
         IMPORT_ROWS.labels(job.kind, "accepted").inc(accepted)
