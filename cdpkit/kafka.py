@@ -97,26 +97,14 @@ class Publisher:
         PRODUCE_LATENCY.labels(self.service, topic).observe(time.perf_counter() - started)
         PRODUCED.labels(self.service, topic).inc()
 
-    async def publish_many(self, topic: str, messages: Sequence[tuple[bytes, bytes, Headers]]) -> None:
-        """Send a batch concurrently and return only when all of it is acknowledged."""
-        started = time.perf_counter()
-        futures = [
-            await self.producer.send(topic, value=value, key=key, headers=headers)
-            for key, value, headers in messages
-        ]
-        for future in futures:
-            await future
-        PRODUCE_LATENCY.labels(self.service, topic).observe(time.perf_counter() - started)
-        PRODUCED.labels(self.service, topic).inc(len(messages))
-
     async def publish_batch(self, topic: str, messages: Sequence[tuple[bytes, bytes, Headers]]) -> None:
-        """Send keyed messages and return when all are acknowledged, at a fraction of `publish_many`'s CPU.
+        """Send keyed messages and return when all are acknowledged, at a fraction of `send()`'s CPU.
 
-        Same partitions (the default partitioner's), order per key and acknowledgement as
-        `publish_many`. Each message goes straight into the producer's accumulator, where concurrent
-        callers' messages share record batches as they do with `send()`; what `send()` adds per
-        message (metadata wait, size estimate, an uncached murmur2 of the key) is done once per call
-        or cached. The accumulator is aiokafka's internal API: the pin (<0.15) and a test guard it.
+        Same partitions (the default partitioner's), order per key and acknowledgement as one
+        `send()` per message. Each message goes straight into the producer's accumulator, where
+        concurrent callers' messages share record batches as they do with `send()`; what `send()`
+        adds per message (metadata wait, size estimate, an uncached murmur2 of the key) is done once
+        per call or cached. The accumulator is aiokafka's internal API: the pin (<0.15) and a test guard it.
         """
         if not messages:
             return
