@@ -24,10 +24,13 @@ class Visits:
 
     starts: list[int] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
-    live_ms: int = 0
     archived: int = 0
     archived_ms: int = 0
     archived_until: int | None = None
+    live_ms: int = field(init=False)  # the live sessions' time, derived and kept up to date
+
+    def __post_init__(self) -> None:
+        self.live_ms = sum(self.ends) - sum(self.starts)
 
     @property
     def count(self) -> int:
@@ -43,7 +46,7 @@ class Visits:
     def average_seconds(self) -> float | None:
         """Mean visit length in seconds (first to last view; a one-view visit lasts 0 s)."""
         count = self.count
-        return round((self.live_ms + self.archived_ms) / count / 1000, 3) if count else None
+        return round(self.spent_ms / count / 1000, 3) if count else None
 
     def add(self, at_ms: int) -> None:
         """One page or screen view."""
@@ -114,15 +117,7 @@ class Visits:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Visits:
         """The visits `to_state` wrote."""
-        starts, ends = list(state["s"]), list(state["e"])
-        return cls(
-            starts,
-            ends,
-            sum(ends) - sum(starts),
-            state["n"],
-            state["ms"],
-            state["until"],
-        )
+        return cls(list(state["s"]), list(state["e"]), state["n"], state["ms"], state["until"])
 
 
 @dataclass

@@ -67,11 +67,14 @@ class OrderLedger:
     """Every order of one customer by order id, and the totals derived from them."""
 
     orders: dict[str, Order] = field(default_factory=dict)
-    totals: OrderTotals = field(default_factory=OrderTotals)
-    # Derived from `orders`, kept so one event re-derives one order: not state, not compared.
-    _shares: dict[str, Share] = field(default_factory=dict, compare=False, repr=False)
-    _categories: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
-    _brands: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    # Derived from `orders` (never passed in), kept so one event re-derives one order.
+    totals: OrderTotals = field(init=False)
+    _shares: dict[str, Share] = field(init=False, compare=False, repr=False)
+    _categories: dict[str, list[int]] = field(init=False, compare=False, repr=False)
+    _brands: dict[str, list[int]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rederive_all()
 
     def _order(self, order_id: str) -> Order:
         order = self.orders.get(order_id)
@@ -167,9 +170,7 @@ class OrderLedger:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> OrderLedger:
         """The ledger `to_state` wrote, its totals derived again."""
-        ledger = cls({order_id: Order.from_state(s) for order_id, s in state.items()})
-        ledger.rederive_all()
-        return ledger
+        return cls({order_id: Order.from_state(s) for order_id, s in state.items()})
 
 
 def as_datetime(epoch: float | None) -> datetime | None:
