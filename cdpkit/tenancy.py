@@ -29,4 +29,10 @@ def require_workspace(request: Request) -> str:
     return workspace_id
 
 
-WorkspaceId = Annotated[str, Depends(require_workspace)]
+async def _workspace(request: Request) -> str:
+    # On the event loop: FastAPI runs a plain function dependency in its thread pool, a thread hop
+    # per request that waits for the GIL under load, and whose `workspace_id_var.set` is lost.
+    return require_workspace(request)
+
+
+WorkspaceId = Annotated[str, Depends(_workspace)]

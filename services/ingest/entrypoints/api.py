@@ -15,13 +15,13 @@ from cdpkit.db import ping
 from cdpkit.errors import InvalidInput, PayloadTooLarge
 from cdpkit.http import create_app
 from cdpkit.kafka import kafka_check
+from cdpkit.tenancy import WorkspaceId
 from schemas.envelope import utcnow
 from services.ingest.adapters.import_jobs import ImportJobStore
 from services.ingest.bootstrap import IngestService, bootstrap
 from services.ingest.domain.gunzip import GzipError, TooLarge, gunzip
 from services.ingest.domain.segment import CALL_TYPES
 from services.ingest.entrypoints import imports
-from services.ingest.entrypoints.deps import WorkspaceId
 from services.ingest.handlers import accept_calls
 from services.ingest.settings import Settings
 

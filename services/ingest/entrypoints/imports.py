@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 
 from cdpkit.errors import CdpError, NotFound, PayloadTooLarge
 from cdpkit.pagination import Cursor, Limit, Page, page_of, time_cursor
+from cdpkit.tenancy import WorkspaceId
 from cdpkit.text import Text
 from schemas.envelope import utcnow
 from services.ingest.adapters.import_jobs import ImportJobStore
 from services.ingest.bootstrap import IngestService
 from services.ingest.domain.import_job import ImportJob
 from services.ingest.domain.import_rows import KINDS
-from services.ingest.entrypoints.deps import WorkspaceId
 from services.ingest.entrypoints.uploads import Upload
 from services.ingest.imports import ImportLimits, run_import, settle_abandoned
 
