@@ -149,14 +149,12 @@ class CustomerProfile:
     def apply(self, event: CustomerEvent) -> list[str]:
         """Fold one event; the names of the Profile contract fields it changed (version increases if any)."""
         call = event.payload
-        at = event.occurred_at
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
+        at = _aware(event.occurred_at)
         changed: list[str] = []
         if call.user_id and self.user_id is None:
             self.user_id = call.user_id
             changed.append("user_id")
-        if call.anonymous_id and call.anonymous_id not in self.anonymous_ids:
+        if call.anonymous_id:
             self._know(call.anonymous_id, changed)
         traits = call.context.get("traits")  # the SDK's copy of the user's traits, on any call
         if not isinstance(traits, dict):
@@ -184,19 +182,8 @@ class CustomerProfile:
 
     def _take_traits(self, incoming: dict[str, Any], at: float, changed: list[str]) -> None:
         own, others = read_traits(incoming)
-        field_times = self.field_times
         for name, value in own.items():
-            if at >= field_times.get(name, _NEVER):
-                field_times[name] = at
-                if name == "created_at":
-                    if value != self.signed_up_at:
-                        shown = self.created_at
-                        self.signed_up_at = value
-                        if self.created_at != shown:
-                            changed.append("created_at")
-                elif getattr(self, name) != value:
-                    setattr(self, name, value)
-                    changed.append(name)
+            self.set_field(name, value, at, changed)
         trait_times, traits = self.trait_times, self.traits
         traits_changed = False
         for key, value in others.items():
@@ -207,6 +194,21 @@ class CustomerProfile:
                     traits_changed = True
         if traits_changed:
             changed.append("traits")
+
+    def set_field(self, name: str, value: Any, at: float, changed: list[str]) -> None:
+        """Own field `name` takes `value`, sent at `at` (epoch s), unless a later event set it."""
+        if at < self.field_times.get(name, _NEVER):
+            return
+        self.field_times[name] = at
+        if name == "created_at":
+            if value != self.signed_up_at:
+                shown = self.created_at
+                self.signed_up_at = value
+                if self.created_at != shown:
+                    changed.append("created_at")
+        elif getattr(self, name) != value:
+            setattr(self, name, value)
+            changed.append(name)
 
     def _seen(self, event: CustomerEvent, at: datetime, changed: list[str]) -> None:
         first_seen_changed = False
@@ -226,23 +228,19 @@ class CustomerProfile:
             changed += ("first_seen_at", "created_at") if self.signed_up_at is None else ("first_seen_at",)
         self.events_count += 1
         changed.append("events_count")
-        received = event.received_at
-        if received.tzinfo is None:
-            received = received.replace(tzinfo=UTC)
+        received = _aware(event.received_at)
         if self.updated_at is None or received > self.updated_at:
             self.updated_at = received
             changed.append("updated_at")
 
     def _viewed(self, context: dict[str, Any], at: datetime, changed: list[str]) -> None:
         visits = self.visits
-        count, spent = visits.count, visits.spent_ms
+        count, average = visits.count, visits.average_seconds
         visits.add(int(at.timestamp() * 1000))
         if visits.count != count:
             changed.append("website_visits")
-        if visits.count != count or visits.spent_ms != spent:
-            average = round(spent / count / 1000, 3) if count else None
-            if visits.average_seconds != average:
-                changed.append("average_time_on_site")
+        if visits.average_seconds != average:
+            changed.append("average_time_on_site")
         if "campaign" in context:
             channel = marketing_channel(context)
             if channel is not None:

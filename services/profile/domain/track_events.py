@@ -12,8 +12,6 @@ from services.profile.domain.ledger import TOTALS_FIELDS, OrderTotals
 if TYPE_CHECKING:
     from services.profile.domain.profile import CustomerProfile
 
-_NEVER = float("-inf")
-
 
 def on_order(profile: CustomerProfile, call: Track, event: CustomerEvent, at: datetime) -> list[str]:
     """Order Completed, Updated, Refunded or Cancelled: the order's entry in the ledger, then the totals."""
@@ -48,12 +46,7 @@ def on_email(profile: CustomerProfile, call: Track, event: CustomerEvent, at: da
     """Email Delivered/Opened/Link Clicked: the response rate; Unsubscribed: the subscription."""
     changed: list[str] = []
     if call.event == "Unsubscribed":
-        moment = at.timestamp()
-        if moment >= profile.field_times.get("email_subscribed", _NEVER):
-            profile.field_times["email_subscribed"] = moment
-            if profile.email_subscribed is not False:
-                profile.email_subscribed = False
-                changed.append("email_subscribed")
+        profile.set_field("email_subscribed", False, at.timestamp(), changed)
         return changed
     rate = profile.emails.rate
     if call.event == "Email Delivered":
