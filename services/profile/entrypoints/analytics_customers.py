@@ -22,17 +22,14 @@ from services.profile.entrypoints.analytics_models import (
     SegmentCount,
     SegmentDistribution,
 )
-from services.profile.entrypoints.analytics_params import From, To, amount, period_of, public, ratio, reader
+from services.profile.entrypoints.analytics_params import Range, amount, public, ratio, reader
 
 router = APIRouter()
 SEGMENTS: tuple[str, ...] = get_args(RfmSegment)
 
 
 @router.get("/satisfaction", response_model=Satisfaction, summary="Satisfaction score and its 1-5 breakdown")
-async def satisfaction(
-    request: Request, workspace_id: WorkspaceId, start: From = None, end: To = None
-) -> Satisfaction:
-    cohort = period_of(start, end, None)
+async def satisfaction(request: Request, workspace_id: WorkspaceId, cohort: Range) -> Satisfaction:
     async with reader(request) as connection:
         found = await queries.customer_dimensions(connection, workspace_id, ("satisfaction", "rated"), cohort)
     breakdown = {str(score): found["satisfaction"].get(str(score), 0) for score in range(1, 6)}
@@ -48,10 +45,7 @@ async def satisfaction(
 
 
 @router.get("/churn-risk", response_model=ChurnRisk, summary="Customers by churn risk level, and a histogram")
-async def churn_risk(
-    request: Request, workspace_id: WorkspaceId, start: From = None, end: To = None
-) -> ChurnRisk:
-    cohort = period_of(start, end, None)
+async def churn_risk(request: Request, workspace_id: WorkspaceId, cohort: Range) -> ChurnRisk:
     dimensions = ("customers", "churn_level", "churn_bucket")
     async with reader(request) as connection:
         found = await queries.customer_dimensions(connection, workspace_id, dimensions, cohort)
@@ -83,12 +77,10 @@ async def churn_risk(
 async def rfm(
     request: Request,
     workspace_id: WorkspaceId,
-    start: From = None,
-    end: To = None,
+    cohort: Range,
     limit: Limit = 500,
     cursor: Cursor = None,
 ) -> Page[RfmPoint]:
-    cohort = period_of(start, end, None)
     position = decode_cursor(cursor)
     after = None
     if position is not None:
@@ -120,9 +112,8 @@ async def rfm(
 
 @router.get("/segment-distribution", response_model=SegmentDistribution, summary="Customers per RFM segment")
 async def segment_distribution(
-    request: Request, workspace_id: WorkspaceId, start: From = None, end: To = None
+    request: Request, workspace_id: WorkspaceId, cohort: Range
 ) -> SegmentDistribution:
-    cohort = period_of(start, end, None)
     async with reader(request) as connection:
         found = await queries.customer_dimensions(connection, workspace_id, ("customers", "segment"), cohort)
     total = found["customers"].get("", 0)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import asyncpg
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 
 from cdpkit.errors import InvalidInput
 from services.profile.adapters.analytics_queries import Period
@@ -49,6 +49,14 @@ def period_of(start: date | None, end: date | None, default_days: int | None) ->
     if start > end:
         raise InvalidInput("`from` is after `to`", details={"from": str(start), "to": str(end)})
     return Period(start, end + timedelta(days=1))
+
+
+def range_of(start: From = None, end: To = None) -> Period | None:
+    """`from`/`to` as a Period with no default: None when both are missing (all time, every customer)."""
+    return period_of(start, end, None)
+
+
+Range = Annotated[Period | None, Depends(range_of)]
 
 
 def twelve_months_to(last: date) -> date:

@@ -23,6 +23,7 @@ from services.profile.entrypoints.analytics_params import (
     FIRST_DAY,
     LAST_DAY,
     From,
+    Range,
     To,
     amount,
     amount_kpi,
@@ -92,11 +93,9 @@ async def monthly_revenue(
 async def top_customers(
     request: Request,
     workspace_id: WorkspaceId,
-    start: From = None,
-    end: To = None,
+    cohort: Range,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> TopCustomers:
-    cohort = period_of(start, end, None)
     async with reader(request) as connection:
         rows = await queries.top_customers(connection, workspace_id, cohort, limit)
     return TopCustomers(
@@ -111,9 +110,8 @@ async def top_customers(
     summary="Revenue, units and orders per product category",
 )
 async def category_performance(
-    request: Request, workspace_id: WorkspaceId, start: From = None, end: To = None
+    request: Request, workspace_id: WorkspaceId, period: Range
 ) -> CategoryPerformance:
-    period = period_of(start, end, None)
     async with reader(request) as connection:
         rows = await queries.category_performance(connection, workspace_id, period)
     total = sum((revenue for *_, revenue in rows), Decimal(0))
