@@ -14,14 +14,3 @@ from services.profile.entrypoints import analytics_customers, analytics_sales
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 router.include_router(analytics_sales.router)
 router.include_router(analytics_customers.router)
-
-ENDPOINTS = (
-    "kpis",
-    "monthly-revenue",
-    "top-customers",
-    "category-performance",
-    "satisfaction",
-    "churn-risk",
-    "rfm",
-    "segment-distribution",
-)
