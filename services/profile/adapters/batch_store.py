@@ -16,12 +16,13 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, Numeric, S
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cdpkit.inbox import first_deliveries
 from cdpkit.outbox import OutboxMessage
 from schemas.profiles import Profile
 from services.profile.adapters.codec import columns_of, dump_state, load_state
 from services.profile.adapters.orders_store import record_changes
 from services.profile.adapters.profile_cache import ProfileCache
-from services.profile.adapters.tables import CONTRACT_COLUMNS, outbox
+from services.profile.adapters.tables import CONTRACT_COLUMNS, inbox, outbox
 from services.profile.domain.profile import CustomerProfile
 from services.profile.folding import CountKey, CustomerKey, LinkKey
 
@@ -119,17 +120,12 @@ class BatchStore:
         return self._raw
 
     async def first_deliveries(self, consumer: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Record the events in the inbox; those not recorded before (see `cdpkit.inbox`)."""
-        if not keys:
-            return set()
-        rows = await (await self._connection()).fetch(
-            "INSERT INTO profile.inbox (consumer, workspace_id, event_id) "
-            "SELECT $1, w, e FROM unnest($2::text[], $3::text[]) AS k(w, e) "
-            "ON CONFLICT DO NOTHING RETURNING workspace_id, event_id",
-            consumer,
-            *_columns(keys, 2),
-        )
-        return {(r[0], r[1]) for r in rows}
+        """Record the events in the inbox; those not recorded before (see `cdpkit.inbox`).
+
+        Through the session: being the batch's first statement, it also begins the transaction, so the
+        raw statements after it need no `SELECT 1` to start one.
+        """
+        return await first_deliveries(self.session, inbox, consumer, keys)
 
     async def suppressed(self, links: Iterable[LinkKey]) -> set[LinkKey]:
         """The identities among `links` that belong to erased customers."""
