@@ -74,18 +74,13 @@ def _upsert_customers_sql() -> str:
 
 
 _UPSERT_CUSTOMERS = _upsert_customers_sql()
-_JOIN_KEYS = (
-    "JOIN unnest($1::text[], $2::text[]) AS q(w, id) ON c.workspace_id = q.w AND c.customer_id = q.id "
-)
+# The doc only where the row is not at the version the caller has cached (NULL: no cached copy).
 _LOCK_DOCS = (
-    f"SELECT c.workspace_id, c.customer_id, c.doc::text FROM profile.customers c {_JOIN_KEYS}"
+    "SELECT c.workspace_id, c.customer_id, CASE WHEN c.version = q.v THEN NULL ELSE c.doc::text END "
+    "FROM profile.customers c JOIN unnest($1::text[], $2::text[], $3::integer[]) AS q(w, id, v) "
+    "ON c.workspace_id = q.w AND c.customer_id = q.id "
     "ORDER BY c.workspace_id, c.customer_id FOR UPDATE OF c"
 )
-_LOCK_VERSIONS = (
-    f"SELECT c.workspace_id, c.customer_id, c.version FROM profile.customers c {_JOIN_KEYS}"
-    "ORDER BY c.workspace_id, c.customer_id FOR UPDATE OF c"
-)
-_READ_DOCS = f"SELECT c.workspace_id, c.customer_id, c.doc::text FROM profile.customers c {_JOIN_KEYS}"
 _INSERT_COUNTS = (
     "INSERT INTO profile.daily_counts AS d (workspace_id, customer_id, name, day, prop, value, count)"
 )
@@ -160,21 +155,15 @@ class BatchStore:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        connection = await self._connection()
+        cached = cache.peek(wanted) if cache is not None else {}
+        versions = [cached[key].version if key in cached else None for key in wanted]
+        rows = await (await self._connection()).fetch(_LOCK_DOCS, *_columns(wanted, 2), versions)
         found: dict[CustomerKey, CustomerProfile] = {}
+        for workspace, customer, doc in rows:
+            key = (workspace, customer)
+            found[key] = cached[key] if doc is None else load_state(doc)  # None: the cached version
         if cache is not None:
-            rows = await connection.fetch(_LOCK_VERSIONS, *_columns(wanted, 2))
-            locked = {(r[0], r[1]): r[2] for r in rows}
-            for key, version in locked.items():
-                if (profile := cache.get(key, version)) is not None:
-                    found[key] = profile
-            unread = sorted(k for k in locked if k not in found)
-            if unread:
-                rows = await connection.fetch(_READ_DOCS, *_columns(unread, 2))
-                found.update({(r[0], r[1]): load_state(r[2]) for r in rows})
-        else:
-            rows = await connection.fetch(_LOCK_DOCS, *_columns(wanted, 2))
-            found = {(r[0], r[1]): load_state(r[2]) for r in rows}
+            cache.touch(key for key in cached if key in found and found[key] is cached[key])
         if len(found) != len(wanted) and not missing_ok:
             raise StaleIdentity(f"{len(wanted) - len(found)} linked customers are gone")
         return found

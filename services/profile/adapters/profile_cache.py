@@ -19,13 +19,14 @@ class ProfileCache:
         self.capacity = capacity
         self._profiles: OrderedDict[CustomerKey, CustomerProfile] = OrderedDict()
 
-    def get(self, key: CustomerKey, version: int) -> CustomerProfile | None:
-        """The cached profile if it is the stored version."""
-        profile = self._profiles.get(key)
-        if profile is None or profile.version != version:
-            return None
-        self._profiles.move_to_end(key)
-        return profile
+    def peek(self, keys: Iterable[CustomerKey]) -> dict[CustomerKey, CustomerProfile]:
+        """The cached profiles among `keys`, whatever their version (the caller compares it to the row's)."""
+        return {key: profile for key in keys if (profile := self._profiles.get(key)) is not None}
+
+    def touch(self, keys: Iterable[CustomerKey]) -> None:
+        """Mark profiles found still current as recently used."""
+        for key in keys:
+            self._profiles.move_to_end(key)
 
     def keep(self, profiles: Iterable[CustomerProfile]) -> None:
         """Remember profiles just committed."""

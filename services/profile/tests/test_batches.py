@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from cdpkit.settings import ServiceSettings
 from schemas.customer_events import Alias, CustomerEvent, Identify, Track
 from schemas.topics import IDENTITY_EVENTS, PROFILE_SNAPSHOTS
+from services.profile.adapters.profile_cache import ProfileCache
 from services.profile.adapters.tables import daily_counts, events, identities, suppressions
 from services.profile.bootstrap import ProfileService, bootstrap
 from services.profile.handlers import erase_customer, fold_batch
@@ -203,3 +204,23 @@ async def test_an_erased_customer_is_gone_and_its_later_events_are_dropped(
     assert await erase_customer(ws, "eve", profile.uow()) is None
     [(_, change)] = await published(settings, ws, IDENTITY_EVENTS.name, expect=1)
     assert b'"type":"profile.erased"' in (change or b"")
+
+
+async def test_a_cached_profile_is_used_only_while_no_other_writer_changed_it(
+    profile: ProfileService,
+) -> None:
+    ws, cache = unique("ws"), ProfileCache(100)
+    viewed = {"event": "Product Viewed", "user_id": "kim"}
+
+    await fold_batch(
+        [call(ws, "identify", 0, user_id="kim", traits={"email": "kim@x.io"})], profile.uow(), cache=cache
+    )
+    await fold_batch([call(ws, "track", 1, **viewed)], profile.uow(), cache=cache)  # the cached copy
+    await fold_batch([call(ws, "track", 2, **viewed)], profile.uow())  # another writer: the row moves on
+    await fold_batch([call(ws, "track", 3, **viewed)], profile.uow(), cache=cache)  # so the row is read
+
+    async with profile.uow() as uow:
+        customer = await uow.profiles.get(ws, "kim")
+    assert customer is not None and (customer.events_count, customer.version) == (4, 4)
+    [(_, cached)] = cache.peek([(ws, customer.customer_id)]).items()
+    assert (cached.events_count, cached.version, cached.email) == (4, 4, "kim@x.io")
