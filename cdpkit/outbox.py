@@ -71,13 +71,6 @@ async def enqueue(
     )
 
 
-async def enqueue_many(session: AsyncSession, outbox: Table, messages: list[OutboxMessage]) -> None:
-    """Add many messages in one statement, in order, inside the caller's transaction."""
-    if messages:
-        rows = [{"topic": t, "key": k, "value": v, "headers": encode_headers(h)} for t, k, v, h in messages]
-        await session.execute(outbox.insert(), rows)
-
-
 class OutboxRelay:
     """Moves committed outbox rows to Kafka, in commit order, until stopped."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cdpkit.inbox import first_deliveries
-from cdpkit.outbox import OutboxMessage
+from cdpkit.outbox import OutboxMessage, encode_headers
 from schemas.profiles import Profile
 from services.profile.adapters.codec import columns_of, dump_state, load_state
 from services.profile.adapters.orders_store import record_changes
@@ -262,14 +262,10 @@ class BatchStore:
             await (await self._connection()).copy_records_to_table(
                 outbox.name,
                 schema_name="profile",
-                records=[(t, k, v, _headers_json(h)) for t, k, v, h in messages],
+                records=[(t, k, v, orjson.dumps(encode_headers(h)).decode()) for t, k, v, h in messages],
                 columns=["topic", "key", "value", "headers"],
             )
 
 
 def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(width)]
-
-
-def _headers_json(headers: list[tuple[str, bytes]]) -> str:
-    return orjson.dumps([[name, raw.decode()] for name, raw in headers]).decode()
