@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -129,6 +129,40 @@ def start_worker(stack: Stack, **env: str) -> tuple[subprocess.Popen[bytes], int
     return proc, port
 
 
+def fold_then_kill(
+    stack: Stack, settings: ServiceSettings, events: list[CustomerEvent], folded: Callable[[], bool]
+) -> None:
+    """A worker that commits no offset folds `events` until `folded()`; killed with its offsets pending."""
+    # An hour between offset commits: the effect is durable long before its offset is.
+    doomed, _ = start_worker(stack, CONSUMER_COMMIT_INTERVAL_MS=str(3_600_000))
+    try:
+        asyncio.run(send(settings, *events))
+        wait_for(folded, bool, timeout_s=30)
+        committed, end = asyncio.run(
+            committed_and_end(settings.kafka_bootstrap_servers, "profile", CUSTOMER_EVENTS.name)
+        )
+        assert committed < end, "the offsets must still be uncommitted when the worker dies"
+    finally:
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+
+
+def redeliver(stack: Stack, settings: ServiceSettings) -> None:
+    """A fresh worker gets what the killed one left uncommitted; stopped once it committed it all."""
+    survivor, _ = start_worker(stack)
+    try:
+        wait_for(
+            lambda: asyncio.run(
+                committed_and_end(settings.kafka_bootstrap_servers, "profile", CUSTOMER_EVENTS.name)
+            ),
+            lambda offsets: offsets[0] == offsets[1],
+            timeout_s=30,
+        )
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(timeout=20)
+
+
 @pytest.fixture
 def stack_worker_paused(stack: Stack) -> Iterator[None]:
     """Stops the stack's own profile worker (the test runs its own in the same group), then restarts it."""
@@ -144,32 +178,17 @@ def stack_worker_paused(stack: Stack) -> Iterator[None]:
 def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_changes_nothing_twice(
     stack: Stack, settings: ServiceSettings, stack_worker_paused: None
 ) -> None:
-    bootstrap_servers = settings.kafka_bootstrap_servers
     workspace, user = unique("ws"), unique("user")
-    # An hour between offset commits: the effect is durable long before its offset is.
-    doomed, _ = start_worker(stack, CONSUMER_COMMIT_INTERVAL_MS=str(3_600_000))
-    try:
-        asyncio.run(send(settings, identify_event(workspace, user, first_name="Crash")))
-        wait_for(lambda: customer_now(settings, workspace, user), lambda c: c is not None)
-        committed, end = asyncio.run(committed_and_end(bootstrap_servers, "profile", CUSTOMER_EVENTS.name))
-        assert committed < end, "the offset must still be uncommitted when the worker dies"
-    finally:
-        os.killpg(doomed.pid, signal.SIGKILL)
-        doomed.wait()
-
-    survivor, _ = start_worker(stack)
-    try:
-        wait_for(
-            lambda: asyncio.run(committed_and_end(bootstrap_servers, "profile", CUSTOMER_EVENTS.name)),
-            lambda offsets: offsets[0] == offsets[1],
-            timeout_s=30,
-        )
-    finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=20)
+    fold_then_kill(
+        stack,
+        settings,
+        [identify_event(workspace, user, first_name="Crash")],
+        lambda: customer_now(settings, workspace, user) is not None,
+    )
+    redeliver(stack, settings)
 
     assert customer_now(settings, workspace, user) == (1, 1, 1)
-    snapshots = asyncio.run(read_all(bootstrap_servers, PROFILE_SNAPSHOTS.name, expect=1))
+    snapshots = asyncio.run(read_all(settings.kafka_bootstrap_servers, PROFILE_SNAPSHOTS.name, expect=1))
     mine = {
         dict(r.headers)["event-id"].decode() for r in snapshots if r.key.startswith(f"{workspace}:".encode())
     }
@@ -179,37 +198,21 @@ def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_chang
 def test_a_worker_killed_after_committing_a_whole_batch_refolds_none_of_it(
     stack: Stack, settings: ServiceSettings, stack_worker_paused: None
 ) -> None:
-    bootstrap_servers = settings.kafka_bootstrap_servers
     workspace = unique("ws")
     users = [unique("user") for _ in range(30)]
     batch = [identify_event(workspace, u, first_name="B") for u in users]
     batch += [
         track_event(workspace, u, event="Product Viewed", category="Bags") for u in users for _ in range(3)
     ]
-    doomed, _ = start_worker(stack, CONSUMER_COMMIT_INTERVAL_MS=str(3_600_000))
-    try:
-        asyncio.run(send(settings, *batch))
-        wait_for(
-            lambda: [customer_now(settings, workspace, u) for u in users],
-            lambda found: all(c is not None and c[0] == 4 for c in found),
-            timeout_s=30,
-        )
-        committed, end = asyncio.run(committed_and_end(bootstrap_servers, "profile", CUSTOMER_EVENTS.name))
-        assert committed < end, "the offsets must still be uncommitted when the worker dies"
-    finally:
-        os.killpg(doomed.pid, signal.SIGKILL)
-        doomed.wait()
-
-    survivor, _ = start_worker(stack)
-    try:
-        wait_for(
-            lambda: asyncio.run(committed_and_end(bootstrap_servers, "profile", CUSTOMER_EVENTS.name)),
-            lambda offsets: offsets[0] == offsets[1],
-            timeout_s=30,
-        )
-    finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=20)
+    fold_then_kill(
+        stack,
+        settings,
+        batch,
+        lambda: all(
+            c is not None and c[0] == 4 for c in (customer_now(settings, workspace, u) for u in users)
+        ),
+    )
+    redeliver(stack, settings)
 
     assert [customer_now(settings, workspace, u) for u in users] == [(4, 4, 4)] * len(users)
 
