@@ -90,12 +90,6 @@ async def _fold(
     return outcomes, fold
 
 
-async def apply_customer_event(event: CustomerEvent, uow: BatchUnitOfWork) -> str:
-    """Fold one event (a batch of one): `ok`, `duplicate` or `suppressed`."""
-    [outcome] = await fold_batch([event], uow)
-    return outcome
-
-
 def _customers(links: dict[tuple[str, str, str], str]) -> list[tuple[str, str]]:
     return [(workspace, customer) for (workspace, _, _), customer in links.items()]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, Numeric, and_, delete, func, or_, select, text
+from sqlalchemy import DateTime, Float, Integer, Numeric, and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,7 +96,7 @@ class SqlProfileRepository:
         ).scalar()
         return str(exists) if exists is not None else None
 
-    async def get(self, workspace_id: str, ref: str, *, lock: bool = False) -> CustomerProfile | None:
+    async def get(self, workspace_id: str, ref: str) -> CustomerProfile | None:
         """A customer by id, user id, anonymous id or e-mail."""
         customer_id = await self.customer_id(workspace_id, ref)
         if customer_id is None:
@@ -104,7 +104,7 @@ class SqlProfileRepository:
         query = select(customers.c.doc).where(
             customers.c.workspace_id == workspace_id, customers.c.customer_id == customer_id
         )
-        doc = (await self.session.execute(query.with_for_update() if lock else query)).scalar()
+        doc = (await self.session.execute(query)).scalar()
         return load_state(doc) if doc is not None else None
 
     async def search(
@@ -193,9 +193,6 @@ class SqlProfileRepository:
             .returning(score_requests.c.requested_at)
         )
         return (await self.session.execute(statement)).scalar_one()
-
-    async def now(self) -> datetime:
-        return (await self.session.execute(text("SELECT now()"))).scalar_one()
 
 
 def _after(column: Any, descending: bool, value: Any, customer_id: str) -> ColumnElement[bool]:

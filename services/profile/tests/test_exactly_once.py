@@ -22,7 +22,7 @@ from schemas.customer_events import CustomerEvent, customer_event_key
 from schemas.topics import CUSTOMER_EVENTS, PROFILE_SNAPSHOTS
 from services.profile.adapters.tables import events
 from services.profile.bootstrap import ProfileService, bootstrap
-from services.profile.handlers import apply_customer_event
+from services.profile.handlers import fold_batch
 from services.profile.settings import Settings
 from tests.factories import eventually, identify_event, track_event, unique, wait_for
 from tests.kafka_tools import committed_and_end, end_offsets, read_all, read_since
@@ -33,6 +33,12 @@ async def profile(settings: ServiceSettings) -> AsyncIterator[ProfileService]:
     service = bootstrap(Settings(**settings.model_dump(include={"database_url", "kafka_bootstrap_servers"})))
     yield service
     await service.close()
+
+
+async def apply_customer_event(event: CustomerEvent, service: ProfileService) -> str:
+    """Fold one event (a batch of one): `ok`, `duplicate` or `suppressed`."""
+    [outcome] = await fold_batch([event], service.uow())
+    return outcome
 
 
 async def customer(service: ProfileService, workspace_id: str, ref: str) -> tuple[int, int, int] | None:
@@ -72,7 +78,7 @@ async def test_the_handler_applies_an_event_once_however_often_it_is_delivered(
     workspace, user = unique("ws"), unique("user")
     event = identify_event(workspace, user, first_name="Once")
 
-    outcomes = [await apply_customer_event(event, profile.uow()) for _ in range(3)]
+    outcomes = [await apply_customer_event(event, profile) for _ in range(3)]
 
     assert outcomes == ["ok", "duplicate", "duplicate"]
     assert await customer(profile, workspace, user) == (1, 1, 1)
@@ -81,7 +87,7 @@ async def test_the_handler_applies_an_event_once_however_often_it_is_delivered(
 async def test_the_same_event_id_in_another_workspace_is_a_different_event(profile: ProfileService) -> None:
     event = identify_event(unique("ws"), "same-user")
     other = event.model_copy(update={"workspace_id": unique("ws")})
-    assert [await apply_customer_event(e, profile.uow()) for e in (event, other)] == ["ok", "ok"]
+    assert [await apply_customer_event(e, profile) for e in (event, other)] == ["ok", "ok"]
 
 
 async def test_a_redelivered_kafka_message_changes_the_profile_once(
