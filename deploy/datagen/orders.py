@@ -62,10 +62,14 @@ class Order:
 
     def properties(self) -> dict[str, Any]:
         """Properties of `Order Completed` (and of `Order Updated`: the order as it is now)."""
-        properties: dict[str, Any] = {
-            "order_id": self.order_id,
-            "total": self.total,
-            "subtotal": self.subtotal,
+        return {"order_id": self.order_id, "total": self.total, "subtotal": self.subtotal, **self._basket()}
+
+    def checkout(self, cart_id: str) -> dict[str, Any]:
+        """Properties of the `Checkout Started` that leads to this order."""
+        return {"order_id": self.order_id, "cart_id": cart_id, "value": self.subtotal, **self._basket()}
+
+    def _basket(self) -> dict[str, Any]:
+        basket: dict[str, Any] = {
             "revenue": self.revenue,
             "shipping": self.shipping,
             "tax": self.tax,
@@ -74,8 +78,8 @@ class Order:
             "products": [line.item() for line in self.lines],
         }
         if self.coupon:
-            properties["coupon"] = self.coupon
-        return properties
+            basket["coupon"] = self.coupon
+        return basket
 
     def refund(self, returned: tuple[Line, ...]) -> dict[str, Any]:
         """Properties of `Order Refunded` for the `returned` lines: their share of revenue and tax."""

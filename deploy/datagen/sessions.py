@@ -119,23 +119,10 @@ def buy(tl: Timeline, rng: random.Random, catalog: Catalog, order: Order) -> Non
         ts += step * rng.uniform(0.5, 1.0)
         added = {**line.item(), "cart_id": cart_id, "currency": CURRENCY, "value": line.amount}
         tl.track(ts, "Product Added", added)
-    checkout: dict[str, Any] = {
-        "order_id": order.order_id,
-        "cart_id": cart_id,
-        "value": order.subtotal,
-        "revenue": order.revenue,
-        "shipping": order.shipping,
-        "tax": order.tax,
-        "discount": order.discount,
-        "currency": CURRENCY,
-        "products": [line.item() for line in order.lines],
-    }
-    if order.coupon:
-        checkout["coupon"] = order.coupon
     tl.page(
         checkout_at - rng.uniform(0.2, 2), "Checkout", {"path": "/checkout", "url": SHOP_URL + "/checkout"}
     )
-    tl.track(checkout_at, "Checkout Started", checkout)
+    tl.track(checkout_at, "Checkout Started", order.checkout(cart_id))
     tl.track(order.placed_at, "Order Completed", order.properties())
 
 
