@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import orjson
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -40,6 +41,23 @@ _HTTP_CODES = {
 }
 
 
+def header(scope: Scope, name: bytes) -> str:
+    """The first value of a request header (`name` in lower case), or ""."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+async def send_error(send: Send, error: CdpError) -> None:
+    """Answer with `error` in the one error format, straight on ASGI (for middleware and raw routes)."""
+    body = orjson.dumps(error.body())
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestIdMiddleware:
     """Accepts or generates `X-Request-ID`, binds it to the logs and echoes it in the response."""
 
@@ -50,7 +68,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        given = header(scope, b"x-request-id")
         request_id = given[:128] if given else uuid.uuid4().hex
         token = request_id_var.set(request_id)
 

@@ -9,6 +9,7 @@ from prometheus_client import Counter
 from starlette.types import Scope as AsgiScope
 
 from cdpkit.errors import RateLimited
+from cdpkit.http import header
 from gateway.adapters.ratelimit import Limit, RedisRateLimiter
 from gateway.auth import Authenticator
 from gateway.domain.keys import KeyKind, Principal, Scope
@@ -69,11 +70,3 @@ class Guard:
                 details={"limit_per_minute": decision.limit},
                 headers=decision.headers(),
             )
-
-
-def header(scope: AsgiScope, name: bytes) -> str:
-    """The first value of a request header (`name` lower-case), or ""."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return ""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cdpkit.errors import PayloadTooLarge, error_body
+from cdpkit.errors import PayloadTooLarge
+from cdpkit.http import header, send_error
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -61,9 +61,9 @@ class BodyLimitMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        declared = header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await send_error(send, self._too_large())
             return
         seen = 0
         started = False
@@ -74,10 +74,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise PayloadTooLarge(
-                        f"request body is over the {self.max_bytes} byte limit",
-                        details={"limit_bytes": self.max_bytes},
-                    )
+                    raise self._too_large()
             return message
 
         async def send_wrapper(message: Message) -> None:
@@ -87,27 +84,11 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counted_receive, send_wrapper)
-        except PayloadTooLarge:
+        except PayloadTooLarge as error:
             # Raised where no handler could answer (e.g. while a proxied body streamed out).
             if not started:
-                await self._refuse(send)
+                await send_error(send, error)
 
-    async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
-            error_body(
-                "payload_too_large",
-                f"request body is over the {self.max_bytes} byte limit",
-                {"limit_bytes": self.max_bytes},
-            )
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    def _too_large(self) -> PayloadTooLarge:
+        message = f"request body is over the {self.max_bytes} byte limit"
+        return PayloadTooLarge(message, details={"limit_bytes": self.max_bytes})

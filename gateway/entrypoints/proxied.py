@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cdpkit.errors import CdpError
+from cdpkit.http import header, send_error
 from gateway.bootstrap import Gateway
 from gateway.domain.keys import Scope as KeyScope
-from gateway.guard import header
 from gateway.proxy import ROUTES, route_of
 
 API_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+_ALLOW = ", ".join(sorted(API_METHODS))
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Bodies the services accept; anything else is refused here with 415 rather than forwarded.
 ACCEPTED_BODIES = ("application/json", "multipart/form-data", "text/csv")
@@ -41,7 +41,6 @@ class RouteTemplate:
     path_format: str
 
 
-TRACKING = RouteTemplate("/v1/{path}")
 _TEMPLATES = {prefix: RouteTemplate(prefix + "/{path}") for prefix, _ in ROUTES}
 
 
@@ -107,9 +106,6 @@ class ProxiedRoutes:
         await gateway.upstreams.forward(service, scope, principal, body, length, send)
 
 
-_ALLOW = ", ".join(sorted(API_METHODS))
-
-
 async def read_body(receive: Receive) -> bytes:
     """The whole request body."""
     message = await receive()
@@ -132,12 +128,3 @@ async def stream_body(receive: Receive) -> AsyncIterator[bytes]:
             return
         more = message.get("more_body", False)
         yield message.get("body", b"")
-
-
-async def send_error(send: Send, error: CdpError) -> None:
-    """`error` as the one error format."""
-    body = orjson.dumps(error.body())
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(name.lower().encode(), value.encode()) for name, value in (error.headers or {}).items()]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
