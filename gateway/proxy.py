@@ -43,12 +43,15 @@ _HOP_BY_HOP = {
     b"host",
 }
 # The client's framing is not the upstream's: the pool sets content-length or chunked itself.
+_WORKSPACE, _SCOPES, _INTERNAL_TOKEN = (
+    name.encode() for name in (WORKSPACE_HEADER, SCOPES_HEADER, INTERNAL_TOKEN_HEADER)
+)
 _NOT_FORWARDED = _HOP_BY_HOP | {
     b"content-length",
     b"authorization",
-    WORKSPACE_HEADER.encode(),
-    INTERNAL_TOKEN_HEADER.encode(),
-    SCOPES_HEADER.encode(),
+    _WORKSPACE,
+    _INTERNAL_TOKEN,
+    _SCOPES,
     b"x-request-id",
 }
 # A body of known length passes through unchanged, so its content-length stays; uvicorn chunks the rest.
@@ -87,9 +90,9 @@ class Upstreams:
             "campaigns": settings.campaigns_url,
             "ai": settings.ai_url,
         }
-        overrides = dict(pair.split("=", 1) for pair in settings.upstream_timeouts.split(",") if "=" in pair)
+        overrides = settings.timeout_overrides
         pools = {
-            name: UpstreamPool(url, timeout=float(overrides.get(name, settings.upstream_timeout_s)))
+            name: UpstreamPool(url, timeout=overrides.get(name, settings.upstream_timeout_s))
             for name, url in urls.items()
         }
         circuits = {
@@ -105,12 +108,12 @@ class Upstreams:
     def internal_headers(self, principal: Principal) -> list[tuple[bytes, bytes]]:
         """What a service needs to trust the request: the workspace, the scopes and the shared token."""
         headers = [
-            (WORKSPACE_HEADER.encode(), principal.workspace_id.encode()),
-            (SCOPES_HEADER.encode(), principal.scopes_header.encode()),
+            (_WORKSPACE, principal.workspace_id.encode()),
+            (_SCOPES, principal.scopes_header.encode()),
             (b"x-request-id", (request_id_var.get() or "").encode()),
         ]
         if self.internal_token:
-            headers.append((INTERNAL_TOKEN_HEADER.encode(), self.internal_token))
+            headers.append((_INTERNAL_TOKEN, self.internal_token))
         return headers
 
     async def forward(

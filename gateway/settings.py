@@ -49,6 +49,16 @@ class Settings(ServiceSettings):
     access_token_ttl_s: int = Field(default=900, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
 
+    @property
+    def timeout_overrides(self) -> dict[str, float]:
+        """`UPSTREAM_TIMEOUTS` as service → seconds."""
+        return {name: float(value) for name, value in name_values(self.upstream_timeouts).items()}
+
+    @property
+    def extra_health(self) -> dict[str, str]:
+        """`EXTRA_HEALTH_URLS` as name → URL."""
+        return name_values(self.extra_health_urls)
+
     @model_validator(mode="after")
     def _refuse_weak_or_missing_jwt_secret(self) -> Self:
         if self.cdp_env == "production" and self.google_client_id and not self.cdp_jwt_secret:
@@ -57,3 +67,8 @@ class Settings(ServiceSettings):
         if self.cdp_jwt_secret and len(self.cdp_jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("CDP_JWT_SECRET must be at least 32 bytes long")
         return self
+
+
+def name_values(text: str) -> dict[str, str]:
+    """`a=1,b=2` → {"a": "1", "b": "2"}: the format of the gateway's per-service settings."""
+    return dict(pair.split("=", 1) for pair in text.split(",") if "=" in pair)

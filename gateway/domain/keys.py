@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 
 class KeyKind(StrEnum):
@@ -47,7 +48,7 @@ class Principal:
     def may(self, scope: Scope) -> bool:
         return scope in self.scopes
 
-    @property
+    @cached_property
     def scopes_header(self) -> str:
         """The scopes as the services receive them: sorted, comma-separated."""
         return ",".join(sorted(scope.value for scope in self.scopes))

@@ -121,8 +121,9 @@ def create_api(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.gateway = await bootstrap(settings)
-        extra = [pair.split("=", 1) for pair in settings.extra_health_urls.split(",") if "=" in pair]
-        app.state.health_pools = {name: UpstreamPool(url, timeout=2.0) for name, url in extra}
+        app.state.health_pools = {
+            name: UpstreamPool(url, timeout=2.0) for name, url in settings.extra_health.items()
+        }
         try:
             yield
         finally:
