@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -19,6 +20,21 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": settings.service_name}},
     )
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The session's asyncpg connection, inside the session's transaction, for bulk statements (COPY,
+    unnest arrays) that SQLAlchemy would only slow down.
+
+    The session begins its transaction lazily, at its first statement; one that has not sent any yet
+    is made to, so raw statements never run outside the unit of work's transaction.
+    """
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    if not raw.is_in_transaction():
+        await session.execute(text("SELECT 1"))
+    return raw
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -12,10 +12,11 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, Numeric, SmallInteger, text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, Numeric, SmallInteger
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cdpkit.db import driver_connection
 from cdpkit.inbox import first_deliveries
 from cdpkit.outbox import OutboxMessage, encode_headers
 from schemas.profiles import Profile
@@ -104,14 +105,8 @@ class BatchStore:
         self._raw: asyncpg.Connection | None = None
 
     async def _connection(self) -> asyncpg.Connection:
-        if self._raw is None:
-            connection = await self.session.connection()
-            raw = await connection.get_raw_connection()
-            self._raw = raw.driver_connection
-            assert self._raw is not None
-        if not self._raw.is_in_transaction():
-            # The session begins its transaction lazily: make it start before raw statements run.
-            await self.session.execute(text("SELECT 1"))
+        if self._raw is None or not self._raw.is_in_transaction():
+            self._raw = await driver_connection(self.session)
         return self._raw
 
     async def first_deliveries(self, consumer: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -14,9 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cdpkit.db import driver_connection
 from services.profile.adapters.analytics_rows import (
     CustomerKey,
     CustomerRows,
@@ -47,21 +47,11 @@ from services.profile.adapters.orders_sql import (
 from services.profile.domain.profile import CustomerProfile
 
 
-async def connection_of(session: AsyncSession) -> asyncpg.Connection:
-    """The session's asyncpg connection, inside the session's transaction."""
-    connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    assert raw is not None
-    if not raw.is_in_transaction():
-        await session.execute(text("SELECT 1"))  # the session begins lazily: start it first
-    return raw
-
-
 async def record_changes(
     session: AsyncSession, profiles: Sequence[CustomerProfile], removed: Iterable[CustomerKey] = ()
 ) -> None:
     """Bring the read model and rollups in line with changed profiles and removed customers."""
-    await apply_changes(await connection_of(session), profiles, removed)
+    await apply_changes(await driver_connection(session), profiles, removed)
 
 
 async def apply_changes(

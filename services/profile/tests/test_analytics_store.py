@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from cdpkit.db import driver_connection
 from cdpkit.settings import ServiceSettings
 from services.profile.adapters.analytics_queries import Period, active_customers
 from services.profile.adapters.analytics_rebuild import (
@@ -24,7 +25,7 @@ from services.profile.adapters.analytics_rebuild import (
 from services.profile.adapters.analytics_rows import CustomerKey
 from services.profile.adapters.batch_store import BatchStore
 from services.profile.adapters.codec import contract
-from services.profile.adapters.orders_store import connection_of, record_changes
+from services.profile.adapters.orders_store import record_changes
 from services.profile.bootstrap import ProfileService, bootstrap
 from services.profile.domain.profile import CustomerProfile
 from services.profile.domain.scoring import Scores
@@ -61,7 +62,7 @@ async def record(
 
 async def rows(service: ProfileService, table: str, workspace: str) -> list[dict[str, Any]]:
     async with service.uow() as uow:
-        connection = await connection_of(uow.session)
+        connection = await driver_connection(uow.session)
         found = await connection.fetch(f"SELECT * FROM profile.{table} WHERE workspace_id = $1", workspace)
     return [dict(r) for r in found]
 
@@ -70,7 +71,7 @@ async def rollups(service: ProfileService, workspace: str, rebuilt: bool = False
     """Every non-zero rollup row of the workspace; `rebuilt`: as rebuild_rollups computes them."""
     found: dict[str, set[Any]] = {}
     async with service.uow() as uow:
-        connection = await connection_of(uow.session)
+        connection = await driver_connection(uow.session)
         if rebuilt:
             await rebuild_rollups(connection, workspace)
         for table in ROLLUP_TABLES:
@@ -252,7 +253,7 @@ async def test_active_customers_per_period_match_a_count_over_the_ledgers(profil
         periods.append(Period(start, start + timedelta(days=rng.choice([1, 2, 7, 30, 31, 45, 90, 365, 500]))))
 
     async with profile.uow() as uow:
-        found = await active_customers(await connection_of(uow.session), ws, periods)
+        found = await active_customers(await driver_connection(uow.session), ws, periods)
 
     expected = [
         sum(
