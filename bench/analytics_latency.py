@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ import httpx
 from fastapi import FastAPI
 
 from bench.analytics_load import load, today_midnight
-from bench.harness import git, log, nproc, percentile
+from bench.harness import log, percentile, run_meta
 from cdpkit.migrations import upgrade
 from cdpkit.settings import ServiceSettings
 from deploy.launcher import components
@@ -300,10 +300,7 @@ def main() -> int:
     finally:
         database.down()
     result["meta"] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git("rev-parse", "--short", "HEAD").strip(),
-        "dirty": bool(git("status", "--porcelain", "--", "services/profile", "bench").strip()),
-        "nproc": nproc(),
+        **run_meta("services/profile", "bench"),
         "load_before": load_before,
         "load_after": os.getloadavg(),
     }

@@ -76,7 +76,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import os
 import statistics
@@ -101,7 +100,7 @@ from bench.gateway_bodies import (
 )
 from bench.gateway_profiling import profile_gateway, render_profile
 from bench.gateway_report import TARGET_ADDED_P50_MS, TARGET_THROUGHPUT_COST, render, summarise
-from bench.harness import CpuSample, busy_ports, git, log, nproc, percentile, pid_of, source_digest
+from bench.harness import CpuSample, busy_ports, log, percentile, pid_of, run_meta, source_digest
 from deploy.launcher.layout import REPO
 from deploy.launcher.stack import Stack
 
@@ -518,10 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         "meta": {
             "benchmark": "gateway_overhead",
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "commit": git("rev-parse", "--short", "HEAD").strip() or "unknown",
-            "dirty": bool(git("status", "--porcelain").strip()),
-            "nproc": nproc(),
+            **run_meta(),
             "python": sys.version.split()[0],
             "duration_s": settings.duration_s,
             "rounds": settings.rounds,

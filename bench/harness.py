@@ -10,6 +10,8 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import psutil
 
@@ -117,3 +119,14 @@ def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return ""
+
+
+def run_meta(*sources: str) -> dict[str, Any]:
+    """What every result file records: when, on how many CPUs, and which code (dirty: `sources` changed,
+    or the whole tree when none are named)."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git("rev-parse", "--short", "HEAD").strip() or "unknown",
+        "dirty": bool(git("status", "--porcelain", "--", *sources).strip()),
+        "nproc": nproc(),
+    }

@@ -47,7 +47,7 @@ import uvloop
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-from bench.harness import CpuSample, git, log, nproc, pid_of
+from bench.harness import CpuSample, log, nproc, pid_of, run_meta
 from cdpkit.kafka import encode, producer_options, standard_headers, start_producer
 from cdpkit.settings import ServiceSettings
 from deploy.launcher.stack import Stack
@@ -486,14 +486,7 @@ def main() -> int:
     finally:
         stack.down()
     result["meta"] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "nproc": nproc(),
-        "commit": git("rev-parse", "--short", "HEAD").strip(),
-        "dirty": bool(
-            git(
-                "status", "--porcelain", "--", "services/ingest", "cdpkit", "bench/ingest_throughput.py"
-            ).strip()
-        ),
+        **run_meta("services/ingest", "cdpkit", "bench/ingest_throughput.py"),
         "stack_profile": args.stack_profile,
         "ingest_workers": ingest_workers,
         "duration_s": args.duration,

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.harness import git, log, nproc, percentile
+from bench.harness import log, percentile, run_meta
 from bench.profile_events import shop_events
 from cdpkit.kafka import encode, producer_options, standard_headers
 from cdpkit.settings import ServiceSettings
@@ -357,10 +357,7 @@ def main() -> int:
     finally:
         stack.down()
     result["meta"] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git("rev-parse", "--short", "HEAD").strip(),
-        "dirty": bool(git("status", "--porcelain", "--", "services/profile", "cdpkit").strip()),
-        "nproc": nproc(),
+        **run_meta("services/profile", "cdpkit"),
         "load_before": os.getloadavg(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
