@@ -38,8 +38,10 @@ PROFILES = {
     "test-b": Ports(kafka=20092, kafka_controller=20093, postgres=20433, redis=20380, gateway=21000),
     "test-c": Ports(kafka=22092, kafka_controller=22093, postgres=22433, redis=22380, gateway=23000),
     "test-d": Ports(kafka=24092, kafka_controller=24093, postgres=24433, redis=24380, gateway=25000),
+    "test-e": Ports(kafka=26092, kafka_controller=26093, postgres=26433, redis=26390, gateway=27000),
+    "test-f": Ports(kafka=10092, kafka_controller=10093, postgres=10433, redis=10380, gateway=17000),
 }
-TEST_PROFILES = ("test", "test-b", "test-c", "test-d")
+TEST_PROFILES = ("test", "test-b", "test-c", "test-d", "test-e", "test-f")
 # The fake Google that test stacks verify console sign-ins against listens on gateway port + this.
 GOOGLE_CERTS_OFFSET = 99
 
