@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from schemas.customer_events import CustomerEvent
 from schemas.identity import IdentityEvent
 from schemas.profiles import ProfileSnapshot
+from schemas.segments import SegmentEvent
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -59,7 +60,14 @@ IDENTITY_EVENTS = TopicSpec(
     description="Customers merged into one and customers erased, published by the profile service.",
 )
 
-TOPICS: tuple[TopicSpec, ...] = (CUSTOMER_EVENTS, PROFILE_SNAPSHOTS, IDENTITY_EVENTS)
+SEGMENT_EVENTS = TopicSpec(
+    name="cdp.segment-events.v1",
+    value_model=SegmentEvent,
+    key="`{workspace_id}:{customer_id}` — one customer's entries and exits stay in order",
+    description="Customers entering and leaving segments, published by segmentation through its outbox.",
+)
+
+TOPICS: tuple[TopicSpec, ...] = (CUSTOMER_EVENTS, PROFILE_SNAPSHOTS, IDENTITY_EVENTS, SEGMENT_EVENTS)
 
 
 def topic(name: str) -> TopicSpec:
