@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from schemas.campaigns import DeliveryResult, SendEvent
 from schemas.customer_events import CustomerEvent
 from schemas.identity import IdentityEvent
 from schemas.profiles import ProfileSnapshot
@@ -67,7 +68,28 @@ SEGMENT_EVENTS = TopicSpec(
     description="Customers entering and leaving segments, published by segmentation through its outbox.",
 )
 
-TOPICS: tuple[TopicSpec, ...] = (CUSTOMER_EVENTS, PROFILE_SNAPSHOTS, IDENTITY_EVENTS, SEGMENT_EVENTS)
+CAMPAIGN_SENDS = TopicSpec(
+    name="cdp.campaign-sends.v1",
+    value_model=SendEvent,
+    key="`{workspace_id}:{customer_id}` — one customer's messages stay in order",
+    description="Emails and webhooks to deliver, written by the campaign scheduler through its outbox.",
+)
+
+DELIVERY_RESULTS = TopicSpec(
+    name="cdp.delivery-results.v1",
+    value_model=DeliveryResult,
+    key="`{workspace_id}:{customer_id}`",
+    description="How each send went (delivered, suppressed, failed, bounced), from the delivery worker.",
+)
+
+TOPICS: tuple[TopicSpec, ...] = (
+    CUSTOMER_EVENTS,
+    PROFILE_SNAPSHOTS,
+    IDENTITY_EVENTS,
+    SEGMENT_EVENTS,
+    CAMPAIGN_SENDS,
+    DELIVERY_RESULTS,
+)
 
 
 def topic(name: str) -> TopicSpec:
