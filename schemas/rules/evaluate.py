@@ -1,0 +1,315 @@
+"""The in-memory evaluator: one profile (and its events) against a rule, plus what a rule reads.
+
+Its meaning is the SQL compiler's (services/segmentation/domain/sql.py); a property test holds them
+equal. A rule is compiled to nested closures once and cached on the rule.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.rules.catalogue import TRAIT_PREFIX, FieldType, profile_fields
+from schemas.rules.model import (
+    AllOf,
+    AnyOf,
+    Condition,
+    EventCondition,
+    FieldCondition,
+    Not,
+    Percentile,
+    PropertyFilter,
+    Rule,
+    Value,
+    walk,
+)
+from schemas.rules.semantics import as_instant, fold_case, is_number, time_range, window_start
+
+Percentiles = Mapping[tuple[str, float], float]
+Predicate = Callable[[Mapping[str, Any], Sequence["EventFact"], datetime, Percentiles], bool]
+# A test of one stored value (None when missing), given `now` and the resolved percentiles.
+Test = Callable[[Any, datetime, Percentiles], bool]
+
+_COLUMN_TYPES: dict[str, FieldType] = {name: spec.type for name, spec in profile_fields().items()}
+_TIME_RELATIVE_OPS = ("within_last_days", "not_within_last_days")
+
+
+@dataclass(frozen=True, slots=True)
+class EventFact:
+    """One `track` event of a customer, as the rules see it."""
+
+    name: str
+    occurred_at: datetime
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+def evaluate(
+    rule: Rule,
+    profile: Mapping[str, Any],
+    events: Sequence[EventFact],
+    now: datetime,
+    percentiles: Percentiles,
+) -> bool:
+    """Whether the profile (a `Profile` dump) with these events satisfies the rule at `now`.
+
+    `percentiles` holds the value of each `(field, P)` of `percentiles_of(rule)`; a missing one means
+    the workspace has no value for the field, and every comparison with it is false.
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return predicate(rule)(profile, events, now, percentiles)
+
+
+def predicate(rule: Rule) -> Predicate:
+    """The rule as one callable `(profile, events, now, percentiles) -> bool`, built once per rule."""
+    key = id(rule)
+    found = _PREDICATES.get(key)
+    if found is None:
+        found = _PREDICATES[key] = _compile(rule)
+        # Forget it when the rule is collected, before its id can be reused.
+        weakref.finalize(rule, _PREDICATES.pop, key, None)
+    return found
+
+
+_PREDICATES: dict[int, Predicate] = {}
+
+
+def fields_of(rule: Rule) -> set[str]:
+    """The profile fields and `traits.<name>` the rule reads."""
+    return {c.field for c in walk(rule) if isinstance(c, FieldCondition)}
+
+
+def events_of(rule: Rule) -> set[str]:
+    """The event names the rule counts."""
+    return {c.event for c in walk(rule) if isinstance(c, EventCondition)}
+
+
+def is_time_relative(rule: Rule) -> bool:
+    """Whether the rule's truth can change as time passes, with no new data."""
+    return any(_time_relative(c) for c in walk(rule))
+
+
+def percentiles_of(rule: Rule) -> set[tuple[str, float]]:
+    """The `(field, P)` percentiles the rule compares with, to resolve before evaluating it."""
+    found = set()
+    for c in walk(rule):
+        if isinstance(c, FieldCondition):
+            values = c.value if isinstance(c.value, tuple) else (c.value,)
+            found |= {(c.field, v.percentile) for v in values if isinstance(v, Percentile)}
+    return found
+
+
+def percentile_cont(values: Sequence[float], share: float) -> float | None:
+    """PostgreSQL's `percentile_cont(share/100)` over the non-null values, the same float steps."""
+    ordered = sorted(float(v) for v in values if v is not None)
+    if not ordered:
+        return None
+    position = share / 100.0 * (len(ordered) - 1)
+    first, second = int(position // 1), -int(-position // 1)
+    low = ordered[first]
+    if first == second:
+        return low
+    return low + (position - first) * (ordered[second] - low)
+
+
+def _time_relative(condition: Condition) -> bool:
+    if isinstance(condition, EventCondition):
+        return condition.within_days is not None
+    return condition.op in _TIME_RELATIVE_OPS
+
+
+def _compile(rule: Rule) -> Predicate:
+    if isinstance(rule, AllOf):
+        children = [_compile(child) for child in rule.all]
+        return lambda *a: all(child(*a) for child in children)
+    if isinstance(rule, AnyOf):
+        children = [_compile(child) for child in rule.any]
+        return lambda *a: any(child(*a) for child in children)
+    if isinstance(rule, Not):
+        inner = _compile(rule.not_)
+        return lambda *a: not inner(*a)
+    if isinstance(rule, EventCondition):
+        return _event(rule)
+    return _field(rule)
+
+
+def _field(condition: FieldCondition) -> Predicate:
+    name = condition.field
+    if name.startswith(TRAIT_PREFIX):
+        trait = name[len(TRAIT_PREFIX) :]
+        test = value_test("any", condition.op, condition.value, name)
+
+        def on_trait(profile: Mapping[str, Any], _e: Any, now: datetime, pct: Percentiles) -> bool:
+            traits = profile.get("traits")
+            return test(traits.get(trait) if isinstance(traits, Mapping) else None, now, pct)
+
+        return on_trait
+    test = value_test(_COLUMN_TYPES[name], condition.op, condition.value, name)
+    return lambda profile, _e, now, pct: test(profile.get(name), now, pct)
+
+
+def _event(condition: EventCondition) -> Predicate:
+    name, days = condition.event, condition.within_days
+    filters = [_property(f) for f in condition.where]
+    op, wanted = condition.op, condition.value or 0
+
+    def on_events(_p: Any, events: Sequence[EventFact], now: datetime, pct: Percentiles) -> bool:
+        start = window_start(now, days) if days is not None else None
+        count = 0
+        for event in events:
+            if event.name != name:
+                continue
+            if start is not None:
+                at = as_instant(event.occurred_at)
+                if at is None or at < start or at > now:
+                    continue
+            if all(f(event.properties, now, pct) for f in filters):
+                count += 1
+        if op == "performed":
+            return count >= 1
+        if op == "not_performed":
+            return count == 0
+        if op == "count_gte":
+            return count >= wanted
+        if op == "count_lte":
+            return count <= wanted
+        return count == wanted
+
+    return on_events
+
+
+def _property(condition: PropertyFilter) -> Callable[[Mapping[str, Any], datetime, Percentiles], bool]:
+    test = value_test("any", condition.op, condition.value, condition.property)
+    prop = condition.property
+    return lambda props, now, pct: test(props.get(prop) if isinstance(props, Mapping) else None, now, pct)
+
+
+def value_test(kind: FieldType, op: str, value: Value, name: str) -> Test:
+    """The test of one stored value: `kind` is the column's type, or "any" for JSON (traits, properties)."""
+    if op == "exists":
+        return lambda v, _n, _p: v is not None
+    if op == "not_exists":
+        return lambda v, _n, _p: v is None
+    if kind == "datetime":
+        return _date_test(op, value)
+    sample = value[0] if isinstance(value, tuple) else value
+    if isinstance(sample, bool) or kind == "boolean":
+        return _membership(op, value, lambda v: v if isinstance(v, bool) else None, bool)
+    if isinstance(sample, str):
+        folded = _fold(value)
+        return _text_test(op, folded)
+    # Integer columns compare exactly with whole numbers, as bigint does; everything else as float8.
+    exact = kind == "integer" and all(isinstance(v, int) for v in _values(value))
+    number: Callable[[Any], Any] = int if exact else float
+
+    def read(v: Any) -> Any:
+        return number(v) if is_number(v) else None
+
+    if op in ("in", "not_in"):
+        return _membership(op, value, read, number)
+    return _ordered(op, _resolve_numbers(value, name, number), read)
+
+
+def _values(value: Value) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _fold(value: Value) -> Any:
+    return tuple(fold_case(str(v)) for v in value) if isinstance(value, tuple) else fold_case(str(value))
+
+
+def _resolve_numbers(value: Value, name: str, number: Callable[[Any], Any]) -> Callable[[Percentiles], Any]:
+    """The condition's number (or `between`'s pair), percentiles looked up at evaluation (None if unknown)."""
+    if isinstance(value, Percentile):
+        single = (name, value.percentile)
+        return lambda pct: pct.get(single)
+    parts = [
+        ((name, v.percentile), None) if isinstance(v, Percentile) else (None, number(v))
+        for v in _values(value)
+    ]
+    if all(key is None for key, _ in parts):
+        constant = tuple(n for _, n in parts)
+        return lambda _p: constant if isinstance(value, tuple) else constant[0]
+    return lambda pct: tuple(pct.get(key) if key else n for key, n in parts)
+
+
+def _ordered(op: str, resolve: Callable[[Percentiles], Any], read: Callable[[Any], Any]) -> Test:
+    def test(stored: Any, _now: datetime, pct: Percentiles) -> bool:
+        v = read(stored)
+        if v is None:
+            return False
+        x = resolve(pct)
+        if op == "between":
+            low, high = x
+            return low is not None and high is not None and low <= v <= high
+        return x is not None and _ORDER_TESTS[op](v, x)
+
+    return test
+
+
+_ORDER_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "neq": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def _membership(op: str, value: Value, read: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Test:
+    wanted = frozenset(convert(v) for v in _values(value))
+    inside = op in ("eq", "in")
+
+    def test(stored: Any, _now: datetime, _pct: Percentiles) -> bool:
+        v = read(stored)
+        return v is not None and (v in wanted) == inside
+
+    return test
+
+
+_TEXT_TESTS: dict[str, Callable[[str, Any], bool]] = {
+    "eq": lambda v, x: v == x,
+    "neq": lambda v, x: v != x,
+    "in": lambda v, x: v in x,
+    "not_in": lambda v, x: v not in x,
+    "contains": lambda v, x: x in v,
+    "not_contains": lambda v, x: x not in v,
+    "starts_with": lambda v, x: v.startswith(x),
+    "ends_with": lambda v, x: v.endswith(x),
+}
+
+
+def _text_test(op: str, folded: Any) -> Test:
+    compare = _TEXT_TESTS[op]
+    wanted = frozenset(folded) if op in ("in", "not_in") else folded
+    return lambda v, _n, _p: isinstance(v, str) and compare(fold_case(v), wanted)
+
+
+def _date_test(op: str, value: Value) -> Test:
+    if op in _TIME_RELATIVE_OPS:
+        days = int(value)  # type: ignore[arg-type]
+
+        def within(stored: Any, now: datetime, _p: Percentiles) -> bool:
+            at = as_instant(stored)
+            if at is None:
+                return False
+            start = window_start(now, days)
+            inside = start <= at <= now
+            return inside if op == "within_last_days" else at < start
+
+        return within
+    low, high = time_range(op, value)
+
+    def in_range(stored: Any, _now: datetime, _p: Percentiles) -> bool:
+        at = as_instant(stored)
+        if at is None:
+            return False
+        if low is not None and (at < low[0] or (at == low[0] and not low[1])):
+            return False
+        return high is None or at < high[0] or (at == high[0] and high[1])
+
+    return in_range
