@@ -68,12 +68,12 @@ class FieldSpec:
         return self.name.startswith(TRAIT_PREFIX)
 
 
-def _scalar_type(annotation: Any) -> tuple[FieldType, tuple[str, ...]] | None:
-    """The rule type of a Profile annotation (`str | None`, `Literal[...]`, ...); None if not scalar."""
+def scalar_type(annotation: Any) -> tuple[FieldType, tuple[str, ...]] | None:
+    """The rule type and choices of a Profile annotation (`str | None`, `Literal[...]`), or None."""
     args = [a for a in get_args(annotation) if a is not type(None)]
     origin = get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return _scalar_type(args[0]) if len(args) == 1 else None
+        return scalar_type(args[0]) if len(args) == 1 else None
     if origin is Literal:
         return "text", tuple(str(a) for a in args)
     if annotation in _SCALARS:
@@ -85,7 +85,7 @@ def profile_fields() -> dict[str, FieldSpec]:
     """Every scalar field of `Profile` with its rule type, in the model's order."""
     found = {}
     for name, info in Profile.model_fields.items():
-        scalar = _scalar_type(info.annotation)
+        scalar = scalar_type(info.annotation)
         if scalar is not None and name not in HIDDEN_FIELDS:
             found[name] = FieldSpec(name, scalar[0], scalar[1], info.description)
     return found

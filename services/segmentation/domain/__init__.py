@@ -1,0 +1,1 @@
+"""Segmentation domain: pure logic (the SQL compiler of rules, membership decisions), no I/O."""
