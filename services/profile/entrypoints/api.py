@@ -18,6 +18,7 @@ from services.profile.bootstrap import bootstrap_publishing
 from services.profile.entrypoints import customer_writes  # noqa: F401  (its routes join the router)
 from services.profile.entrypoints.analytics import router as analytics_router
 from services.profile.entrypoints.customers import router
+from services.profile.entrypoints.orders import router as orders_router
 from services.profile.settings import Settings
 
 
@@ -39,7 +40,7 @@ def create_api(settings: Settings) -> FastAPI:
     app = create_app(
         settings=settings,
         title="CDP profile service",
-        routers=[router, analytics_router],
+        routers=[router, analytics_router, orders_router],
         checks=checks,
         lifespan=lifespan,
     )
