@@ -23,7 +23,12 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1", "ingest"),
     ("/api/imports", "ingest"),
     ("/api/customers", "profile"),
+    ("/api/orders", "profile"),
+    # Before the profile's /api/analytics: the first prefix that matches wins.
+    ("/api/analytics/top-products", "catalog"),
     ("/api/analytics", "profile"),
+    ("/api/products", "catalog"),
+    ("/api/inventory", "catalog"),
     ("/api/segments", "segmentation"),
     ("/api/flows", "campaigns"),
     ("/api/campaigns", "campaigns"),
@@ -89,6 +94,7 @@ class Upstreams:
             "segmentation": settings.segmentation_url,
             "campaigns": settings.campaigns_url,
             "ai": settings.ai_url,
+            "catalog": settings.catalog_url,
         }
         overrides = settings.timeout_overrides
         pools = {

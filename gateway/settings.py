@@ -16,6 +16,7 @@ class Settings(ServiceSettings):
     segmentation_url: str = "http://127.0.0.1:8003"
     campaigns_url: str = "http://127.0.0.1:8004"
     ai_url: str = "http://127.0.0.1:8005"
+    catalog_url: str = "http://127.0.0.1:8006"
     # Processes behind no route whose readiness the gateway still reports (name=url, comma-separated).
     extra_health_urls: str = ""
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from schemas.campaigns import DeliveryResult, SendEvent
+from schemas.catalog import CatalogEvent
 from schemas.customer_events import CustomerEvent
 from schemas.identity import IdentityEvent
 from schemas.profiles import ProfileSnapshot
@@ -68,6 +69,13 @@ SEGMENT_EVENTS = TopicSpec(
     description="Customers entering and leaving segments, published by segmentation through its outbox.",
 )
 
+CATALOG_EVENTS = TopicSpec(
+    name="cdp.catalog-events.v1",
+    value_model=CatalogEvent,
+    key="`{workspace_id}:{product_id}` — one product's stock events stay in order",
+    description="Products going low on stock and recovering, published by the catalog through its outbox.",
+)
+
 CAMPAIGN_SENDS = TopicSpec(
     name="cdp.campaign-sends.v1",
     value_model=SendEvent,
@@ -87,6 +95,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     PROFILE_SNAPSHOTS,
     IDENTITY_EVENTS,
     SEGMENT_EVENTS,
+    CATALOG_EVENTS,
     CAMPAIGN_SENDS,
     DELIVERY_RESULTS,
 )

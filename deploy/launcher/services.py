@@ -25,11 +25,13 @@ SERVICES: tuple[ServiceProcess, ...] = (
     ServiceProcess("segmentation", "services.segmentation", "api", 3),
     ServiceProcess("campaigns", "services.campaigns", "api", 4),
     ServiceProcess("ai", "services.ai", "api", 5),
+    ServiceProcess("catalog", "services.catalog", "api", 6),
+    ServiceProcess("catalog-worker", "services.catalog", "worker", 15),
     ServiceProcess("gateway", "gateway", "api", 0),
 )
 
 # Services that own tables, in migration order; each has `<module>/migrations`.
-MIGRATED = ("gateway", "services.profile", "services.ingest")
+MIGRATED = ("gateway", "services.profile", "services.ingest", "services.catalog")
 
 # The gateway's routes point at these (`<NAME>_URL`); workers sit behind no route.
-UPSTREAMS = ("ingest", "profile", "segmentation", "campaigns", "ai")
+UPSTREAMS = ("ingest", "profile", "segmentation", "campaigns", "ai", "catalog")

@@ -14,6 +14,8 @@ import pytest
 
 from gateway.tests.fake_google import FakeGoogle
 from tests.e2e.test_analytics_api import ANALYTICS_PROBES
+from tests.e2e.test_catalog_api import CATALOG_PROBES
+from tests.e2e.test_orders_api import ORDERS_PROBES
 from tests.factories import get_customer, unique, wait_for
 
 
@@ -272,6 +274,8 @@ PROBES: dict[tuple[str, str], Callable[[World], None]] = {
     ("post", "/api/auth/users"): invite_users_into_own_workspace_only,
     ("delete", "/api/auth/users/{user_id}"): disable_a_user,
     **ANALYTICS_PROBES,
+    **CATALOG_PROBES,
+    **ORDERS_PROBES,
     **{
         ("post", f"/v1/{call}"): tracking(f"/v1/{call}")
         for call in ("identify", "track", "page", "screen", "group", "alias", "batch")
