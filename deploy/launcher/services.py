@@ -23,6 +23,7 @@ SERVICES: tuple[ServiceProcess, ...] = (
     ServiceProcess("profile", "services.profile", "api", 2),
     ServiceProcess("profile-worker", "services.profile", "worker", 12),
     ServiceProcess("segmentation", "services.segmentation", "api", 3),
+    ServiceProcess("segmentation-worker", "services.segmentation", "worker", 13),
     ServiceProcess("campaigns", "services.campaigns", "api", 4),
     ServiceProcess("ai", "services.ai", "api", 5),
     ServiceProcess("catalog", "services.catalog", "api", 6),
@@ -31,7 +32,7 @@ SERVICES: tuple[ServiceProcess, ...] = (
 )
 
 # Services that own tables, in migration order; each has `<module>/migrations`.
-MIGRATED = ("gateway", "services.profile", "services.ingest", "services.catalog")
+MIGRATED = ("gateway", "services.profile", "services.ingest", "services.segmentation", "services.catalog")
 
 # The gateway's routes point at these (`<NAME>_URL`); workers sit behind no route.
 UPSTREAMS = ("ingest", "profile", "segmentation", "campaigns", "ai", "catalog")

@@ -1,8 +1,17 @@
-"""Segmentation service. Run: python -m services.segmentation api [--port N]"""
+"""Segmentation service. Run: python -m services.segmentation {api|worker|migrate} [--port N]"""
+
+from pathlib import Path
 
 from cdpkit.cli import run
 from services.segmentation.entrypoints.api import create_api
+from services.segmentation.entrypoints.worker import create_worker
 from services.segmentation.settings import Settings
 
 if __name__ == "__main__":
-    run(description=__doc__ or "", settings_factory=Settings, api=create_api)
+    run(
+        description=__doc__ or "",
+        settings_factory=Settings,
+        api=create_api,
+        worker=create_worker,
+        migrations=Path(__file__).parent / "migrations",
+    )

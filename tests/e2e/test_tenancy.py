@@ -16,6 +16,7 @@ from gateway.tests.fake_google import FakeGoogle
 from tests.e2e.test_analytics_api import ANALYTICS_PROBES
 from tests.e2e.test_catalog_api import CATALOG_PROBES
 from tests.e2e.test_orders_api import ORDERS_PROBES
+from tests.e2e.test_segments_api import SEGMENT_PROBES
 from tests.factories import get_customer, unique, wait_for
 
 
@@ -276,6 +277,7 @@ PROBES: dict[tuple[str, str], Callable[[World], None]] = {
     **ANALYTICS_PROBES,
     **CATALOG_PROBES,
     **ORDERS_PROBES,
+    **SEGMENT_PROBES,
     **{
         ("post", f"/v1/{call}"): tracking(f"/v1/{call}")
         for call in ("identify", "track", "page", "screen", "group", "alias", "batch")

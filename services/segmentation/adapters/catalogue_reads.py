@@ -1,0 +1,95 @@
+"""What the field catalogue learns from the read model: example values, percentiles, traits, events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from schemas.rules.catalogue import json_type_of
+
+S = "segmentation"
+QUARTILES = (25.0, 50.0, 75.0, 90.0)
+SAMPLE = 1000
+EVENT_SAMPLE = 5000
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Observed:
+    examples: dict[str, list[Any]]  # field or traits.<name> -> up to EXAMPLES distinct values
+    percentiles: dict[str, dict[str, float]]  # numeric field -> {"p25": ..., ...}
+    traits: dict[str, str]  # trait -> JSON type
+    events: dict[str, dict[str, str]]  # event -> property -> JSON type
+
+
+async def observe(
+    connection: asyncpg.Connection,
+    workspace_id: str,
+    text_fields: Sequence[str],
+    numeric_fields: Sequence[str],
+) -> Observed:
+    """Look at a sample of the workspace's profiles and events, and at every profile for percentiles.
+
+    Field names come from the catalogue (the Profile contract), never from the caller.
+    """
+    columns = ", ".join(["traits::text", *text_fields])
+    rows = await connection.fetch(
+        f"SELECT {columns} FROM {S}.profiles WHERE workspace_id = $1 LIMIT {SAMPLE}", workspace_id
+    )
+    examples: dict[str, list[Any]] = {}
+    trait_values: dict[str, list[Any]] = {}
+    for row in rows:
+        for name, value in zip(text_fields, row[1:], strict=True):
+            _add_example(examples.setdefault(name, []), value)
+        for trait, value in (orjson.loads(row[0]) if row[0] else {}).items():
+            trait_values.setdefault(trait, []).append(value)
+            _add_example(examples.setdefault(f"traits.{trait}", []), value)
+    percentiles: dict[str, dict[str, float]] = {}
+    if numeric_fields:
+        aggregates = ", ".join(
+            f"percentile_cont($2::float8[]) WITHIN GROUP (ORDER BY {name})" for name in numeric_fields
+        )
+        found = await connection.fetchrow(
+            f"SELECT {aggregates} FROM {S}.profiles WHERE workspace_id = $1",
+            workspace_id,
+            [p / 100 for p in QUARTILES],
+        )
+        for name, values in zip(numeric_fields, found or [], strict=True):
+            if values and values[0] is not None:
+                percentiles[name] = {f"p{int(p)}": float(v) for p, v in zip(QUARTILES, values, strict=True)}
+    return Observed(
+        examples=examples,
+        percentiles=percentiles,
+        traits={name: json_type_of(values) for name, values in sorted(trait_values.items())},
+        events=await _events(connection, workspace_id),
+    )
+
+
+async def _events(connection: asyncpg.Connection, workspace_id: str) -> dict[str, dict[str, str]]:
+    names = await connection.fetch(
+        f"SELECT DISTINCT name FROM {S}.customer_events WHERE workspace_id = $1 ORDER BY name LIMIT 500",
+        workspace_id,
+    )
+    sample = await connection.fetch(
+        f"SELECT name, properties::text FROM {S}.customer_events WHERE workspace_id = $1 "
+        f"LIMIT {EVENT_SAMPLE}",
+        workspace_id,
+    )
+    values: dict[str, dict[str, list[Any]]] = {row[0]: {} for row in names}
+    for name, properties in sample:
+        for key, value in orjson.loads(properties).items():
+            values.setdefault(name, {}).setdefault(key, []).append(value)
+    return {
+        name: {key: json_type_of(seen) for key, seen in sorted(props.items())}
+        for name, props in sorted(values.items())
+    }
+
+
+def _add_example(examples: list[Any], value: Any) -> None:
+    fits = len(examples) < EXAMPLES and not isinstance(value, dict | list)
+    if fits and value is not None and value != "" and value not in examples:
+        examples.append(value)
