@@ -25,14 +25,26 @@ SERVICES: tuple[ServiceProcess, ...] = (
     ServiceProcess("segmentation", "services.segmentation", "api", 3),
     ServiceProcess("segmentation-worker", "services.segmentation", "worker", 13),
     ServiceProcess("campaigns", "services.campaigns", "api", 4),
+    ServiceProcess("campaigns-worker", "services.campaigns", "worker", 14),
+    # The local SMTP sink campaigns delivers to: HTTP (probes, received mails) here, SMTP at SMTP_SINK_OFFSET.
+    ServiceProcess("smtp-sink", "deploy.launcher.smtp_sink", "api", 16),
     ServiceProcess("ai", "services.ai", "api", 5),
     ServiceProcess("catalog", "services.catalog", "api", 6),
     ServiceProcess("catalog-worker", "services.catalog", "worker", 15),
     ServiceProcess("gateway", "gateway", "api", 0),
 )
 
+SMTP_SINK_OFFSET = 25
+
 # Services that own tables, in migration order; each has `<module>/migrations`.
-MIGRATED = ("gateway", "services.profile", "services.ingest", "services.segmentation", "services.catalog")
+MIGRATED = (
+    "gateway",
+    "services.profile",
+    "services.ingest",
+    "services.segmentation",
+    "services.catalog",
+    "services.campaigns",
+)
 
 # The gateway's routes point at these (`<NAME>_URL`); workers sit behind no route.
 UPSTREAMS = ("ingest", "profile", "segmentation", "campaigns", "ai", "catalog")

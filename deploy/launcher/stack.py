@@ -18,7 +18,7 @@ from cdpkit.settings import ServiceSettings
 from deploy.launcher import components
 from deploy.launcher.layout import GOOGLE_CERTS_OFFSET, TEST_PROFILES, Credentials, Layout
 from deploy.launcher.processes import Proc, answers, port_open, stop_leftovers, wait_until
-from deploy.launcher.services import MIGRATED, SERVICES, UPSTREAMS
+from deploy.launcher.services import MIGRATED, SERVICES, SMTP_SINK_OFFSET, UPSTREAMS
 from schemas.topics import TOPICS
 
 
@@ -147,6 +147,9 @@ class Stack:
             env["RATE_LIMIT_ADMIN_PER_MINUTE"] = "1000000"
         for name in UPSTREAMS:
             env[f"{name.upper()}_URL"] = self.service_url(name)
+        env["SMTP_HOST"] = "127.0.0.1"
+        env["SMTP_PORT"] = str(self.layout.ports.service(SMTP_SINK_OFFSET))
+        env["SMTP_SINK_URL"] = self.service_url("smtp-sink")
         workers = [s.name for s in SERVICES if s.command == "worker"]
         env["EXTRA_HEALTH_URLS"] = ",".join(f"{name}={self.service_url(name)}" for name in workers)
         return env

@@ -1,4 +1,6 @@
-"""Settings of the campaigns service."""
+"""Settings of the campaigns service (API, and the worker: intake, scheduler, delivery, outbox relay)."""
+
+from pydantic import Field
 
 from cdpkit.settings import ServiceSettings
 
@@ -6,3 +8,20 @@ from cdpkit.settings import ServiceSettings
 class Settings(ServiceSettings):
     service_name: str = "campaigns"
     http_port: int = 8004
+    # Where the delivery worker sends email (the local aiosmtpd sink in development and tests).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_timeout_s: float = Field(default=10, gt=0)
+    email_from: str = "CDP <no-reply@cdp.local>"
+    # The local sink's HTTP side, read by GET /api/outbox/emails; empty where there is no sink.
+    smtp_sink_url: str = ""
+    # The public base of links in emails (unsubscribe).
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Due enrollments one scheduler pass claims (one transaction), and how often it looks when idle.
+    campaigns_scheduler_batch: int = Field(default=2000, ge=1, le=50000)
+    campaigns_scheduler_poll_s: float = Field(default=0.2, gt=0)
+    campaigns_intake_batch: int = Field(default=500, ge=1)
+    campaigns_relay_batch: int = Field(default=2000, ge=1)
+    # Attempts per delivery (SMTP or webhook) with exponential backoff from `delivery_backoff_s`.
+    delivery_max_attempts: int = Field(default=4, ge=1)
+    delivery_backoff_s: float = Field(default=0.5, ge=0)

@@ -56,6 +56,7 @@ class Advance:
     position: Position
     effects: list[Effect] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    visits: int = 0  # steps run by the enrollment so far, this run included
 
 
 def start(flow: Flow, now: datetime) -> Position:
@@ -79,13 +80,14 @@ def advance(
     `visits` counts the steps run before (it makes each effect's id unique and stable across a
     redo after a crash); `emails_in_window` is what this flow sent the customer within its cap's window.
     """
-    result = Advance(position)
+    result = Advance(position, visits=visits)
     step_id, variant = _resume(flow, position, result, now)
     for _ in range(MAX_STEPS_AT_ONCE):
         if step_id is None:
             break
         step = flow.step(step_id)
-        visits += 1
+        result.visits += 1
+        visits = result.visits
         if isinstance(step, Exit):
             result.position = Position(step.id, "completed", None, variant)
             result.history.append(_entry(now, step.id, "completed"))
