@@ -41,7 +41,7 @@ def run(profile: str, demo: bool) -> int:
         marker = stack.layout.root / "demo-loaded"
         if demo and not marker.exists():
             print("loading demo data through the gateway …", flush=True)
-            accepted = load_demo(stack.gateway_url, stack.credentials.write_key)
+            accepted = load_demo(stack.gateway_url, stack.credentials.write_key, stack.credentials.admin_key)
             marker.write_text(str(accepted))
             print(f"demo data: {accepted} events accepted", flush=True)
         _banner(stack, ready_after)
