@@ -58,6 +58,18 @@ async def send_error(send: Send, error: CdpError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def request_id_of(scope: Scope) -> str:
+    """The caller's `X-Request-ID` (at most 128 characters), or a fresh one."""
+    given = header(scope, b"x-request-id")
+    return given[:128] if given else uuid.uuid4().hex
+
+
+def with_request_id(headers: Sequence[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
+    """Response headers carrying `request_id` as their one `X-Request-ID`."""
+    kept = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
+    return [*kept, (b"x-request-id", request_id.encode())]
+
+
 class RequestIdMiddleware:
     """Accepts or generates `X-Request-ID`, binds it to the logs and echoes it in the response."""
 
@@ -68,14 +80,12 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = header(scope, b"x-request-id")
-        request_id = given[:128] if given else uuid.uuid4().hex
+        request_id = request_id_of(scope)
         token = request_id_var.set(request_id)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
+                message["headers"] = with_request_id(message.get("headers", []), request_id)
             await send(message)
 
         try:
@@ -162,13 +172,14 @@ def create_app(
     checks: Callable[[], Mapping[str, Check]] = dict,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
     inner_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
+    app_class: type[FastAPI] = FastAPI,
     **fastapi_options: Any,
 ) -> FastAPI:
     """A service's app: its routers plus /healthz, /readyz, /metrics, the error format and middleware.
 
     `inner_middleware` runs closest to the routes, inside the request id and metrics middleware.
     """
-    app = FastAPI(title=title, lifespan=lifespan, **fastapi_options)
+    app = app_class(title=title, lifespan=lifespan, **fastapi_options)
     token = settings.cdp_internal_token
     app.state.internal_token = token.get_secret_value() if token else None
     install_error_handlers(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cdpkit.errors import PayloadTooLarge
@@ -29,19 +31,23 @@ class EdgeHeadersMiddleware:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
-                rate = scope.get("state", {}).get("rate_limit_headers") or {}
-                headers += [
-                    (name.lower().encode(), value.encode())
-                    for name, value in rate.items()
-                    if name.lower().encode() not in present
-                ]
-                message["headers"] = headers
+                message["headers"] = edge_headers(scope, message.get("headers", []))
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+def edge_headers(scope: Scope, headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` plus the security headers and the request's X-RateLimit-*, where not already set."""
+    out = list(headers)
+    present = {name.lower() for name, _ in out}
+    out += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+    rate = scope.get("state", {}).get("rate_limit_headers") or {}
+    for name, value in rate.items():
+        encoded = name.lower().encode()
+        if encoded not in present:
+            out.append((encoded, value.encode()))
+    return out
 
 
 class BodyLimitMiddleware:
@@ -62,6 +68,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = header(scope, b"content-length")
+        if declared in ("", "0") and not header(scope, b"transfer-encoding"):
+            await self.app(scope, receive, send)  # no body: nothing to count
+            return
         if declared.isdigit() and int(declared) > self.max_bytes:
             await send_error(send, self._too_large())
             return

@@ -24,7 +24,7 @@ from gateway.adapters.upstream_http import UpstreamError, UpstreamPool
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.domain.keys import Scope
 from gateway.entrypoints import keys
-from gateway.entrypoints.proxied import ProxiedRoutes
+from gateway.entrypoints.proxied import GatewayApp, ProxiedRoutes
 from gateway.entrypoints.sessions import router as sessions_router
 from gateway.handlers import create_workspace
 from gateway.middleware import BodyLimitMiddleware, EdgeHeadersMiddleware
@@ -117,6 +117,9 @@ def _upstream_ready(pool: UpstreamPool) -> Check:
     return check
 
 
+UNLIMITED = ("/api/imports/",)  # imports stream up to the service's own limit
+
+
 def create_api(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,6 +150,7 @@ def create_api(settings: Settings) -> FastAPI:
         title="Customer Data Platform API",
         routers=[docs, workspaces, sessions_router, keys.router],
         inner_middleware=[ProxiedRoutes],
+        app_class=GatewayApp,
         checks=checks,
         lifespan=lifespan,
         openapi_url=None,
@@ -167,8 +171,9 @@ def create_api(settings: Settings) -> FastAPI:
                 "X-RateLimit-Reset",
             ],
         )
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_request_bytes, exempt_prefixes=("/api/imports/",)
-    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes, exempt_prefixes=UNLIMITED)
     app.add_middleware(EdgeHeadersMiddleware)
+    assert isinstance(app, GatewayApp)
+    app.cors = bool(origins)
+    app.open_fast_lane(settings.max_request_bytes, UNLIMITED, settings.service_name)
     return app
