@@ -40,8 +40,9 @@ PROFILES = {
     "test-d": Ports(kafka=24092, kafka_controller=24093, postgres=24433, redis=24380, gateway=25000),
     "test-e": Ports(kafka=26092, kafka_controller=26093, postgres=26433, redis=26390, gateway=27000),
     "test-f": Ports(kafka=10092, kafka_controller=10093, postgres=10433, redis=10380, gateway=17000),
+    "test-g": Ports(kafka=6092, kafka_controller=6093, postgres=6433, redis=6390, gateway=7000),
 }
-TEST_PROFILES = ("test", "test-b", "test-c", "test-d", "test-e", "test-f")
+TEST_PROFILES = ("test", "test-b", "test-c", "test-d", "test-e", "test-f", "test-g")
 # The fake Google that test stacks verify console sign-ins against listens on gateway port + this.
 GOOGLE_CERTS_OFFSET = 99
 
