@@ -7,7 +7,7 @@ equal. A rule is compiled to nested closures once and cached on the rule.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -102,7 +102,7 @@ def percentiles_of(rule: Rule) -> set[tuple[str, float]]:
     return found
 
 
-def percentile_cont(values: Sequence[float], share: float) -> float | None:
+def percentile_cont(values: Iterable[float | None], share: float) -> float | None:
     """PostgreSQL's `percentile_cont(share/100)` over the non-null values, the same float steps."""
     ordered = sorted(float(v) for v in values if v is not None)
     if not ordered:
