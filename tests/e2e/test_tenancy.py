@@ -14,6 +14,7 @@ import pytest
 
 from gateway.tests.fake_google import FakeGoogle
 from tests.e2e.test_analytics_api import ANALYTICS_PROBES
+from tests.e2e.test_campaigns_api import CAMPAIGN_PROBES
 from tests.e2e.test_catalog_api import CATALOG_PROBES
 from tests.e2e.test_orders_api import ORDERS_PROBES
 from tests.e2e.test_segments_api import SEGMENT_PROBES
@@ -275,6 +276,7 @@ PROBES: dict[tuple[str, str], Callable[[World], None]] = {
     ("post", "/api/auth/users"): invite_users_into_own_workspace_only,
     ("delete", "/api/auth/users/{user_id}"): disable_a_user,
     **ANALYTICS_PROBES,
+    **CAMPAIGN_PROBES,
     **CATALOG_PROBES,
     **ORDERS_PROBES,
     **SEGMENT_PROBES,

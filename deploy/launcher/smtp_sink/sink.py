@@ -4,7 +4,7 @@ Run: python -m deploy.launcher.smtp_sink api   (SMTP on SMTP_PORT, HTTP on HTTP_
 
 `make run` and the test stacks start it; the campaigns service delivers to it and serves what it
 received at `GET /api/outbox/emails?to=<address>` (read from this process's `GET /emails`). A mail
-whose Message-ID was seen before is not kept twice, as a real inbox would thread a resend.
+whose Message-ID was seen before is kept once; its `copies` counts how often it came.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.by_address: dict[str, deque[dict[str, Any]]] = {}
-        self.seen: set[str] = set()
+        self.seen: dict[str, list[dict[str, Any]]] = {}
         self.received = 0
 
     def keep(self, raw: bytes, recipients: list[str]) -> None:
@@ -41,8 +41,10 @@ class Mailbox:
         assert isinstance(parsed, EmailMessage)
         message_id = str(parsed.get("Message-ID", ""))
         if message_id and message_id in self.seen:
+            for mail in self.seen[message_id]:
+                mail["copies"] += 1  # kept once, but the sender's resend shows
             return
-        self.seen.add(message_id)
+        kept = self.seen.setdefault(message_id, []) if message_id else []
         self.received += 1
         html, text = _part(parsed, "html"), _part(parsed, "plain")
         for address in recipients:
@@ -56,7 +58,9 @@ class Mailbox:
                 "workspace_id": str(parsed.get(WORKSPACE_HEADER, "")),
                 "headers": {k: str(v) for k, v in parsed.items()},
                 "received_at": datetime.now(UTC).isoformat(),
+                "copies": 1,
             }
+            kept.append(mail)
             box = self.by_address.setdefault(address.lower(), deque(maxlen=KEEP_PER_ADDRESS))
             box.append(mail)
 

@@ -288,6 +288,31 @@ class Journeys:
             at,
         )
 
+    async def send_counts(self, workspace_id: str, column: str, value: str) -> list[dict[str, Any]]:
+        """Sends by step, variant and status for one campaign or flow (`column`: campaign_id or flow_id)."""
+        assert column in ("campaign_id", "flow_id")
+        rows = await (await self.db()).fetch(
+            "SELECT coalesce(step_id, '') AS step, coalesce(variant, '') AS variant, status, "
+            f"count(*) AS n FROM campaigns.sends WHERE workspace_id = $1 AND {column} = $2 "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            workspace_id,
+            value,
+        )
+        return [dict(row) for row in rows]
+
+    async def redemptions(self, workspace_id: str, column: str, value: str) -> list[dict[str, Any]]:
+        """Redeemed offer codes by step: how many, and the orders' revenue."""
+        assert column in ("campaign_id", "flow_id")
+        rows = await (await self.db()).fetch(
+            "SELECT coalesce(step_id, '') AS step, count(*) AS n, "
+            "coalesce(sum(revenue), 0)::float AS revenue FROM campaigns.offers "
+            f"WHERE workspace_id = $1 AND {column} = $2 AND redeemed_at IS NOT NULL "
+            "GROUP BY 1 ORDER BY 1",
+            workspace_id,
+            value,
+        )
+        return [dict(row) for row in rows]
+
     async def redeem(
         self, workspace_id: str, code: str, order_id: str, revenue: float | None, at: datetime
     ) -> bool:

@@ -20,6 +20,7 @@ from services.campaigns.domain.flow import InlineTemplate
 from services.campaigns.domain.templates import check_template
 from services.campaigns.entrypoints.deps import ResourceId, Service, new_id
 from services.campaigns.entrypoints.flows import set_status
+from services.campaigns.entrypoints.metrics import Metrics, metrics_of
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 CampaignStatus = Literal["draft", "active", "paused", "completed"]
@@ -116,6 +117,15 @@ async def get_campaign(
 ) -> CampaignPublic:
     async with service.uow() as uow:
         return _public(await _row(uow, workspace_id, campaign_id))
+
+
+@router.get("/{campaign_id}/metrics", response_model=Metrics, summary="Sends and redemptions of a campaign")
+async def campaign_metrics(campaign_id: ResourceId, workspace_id: WorkspaceId, service: Service) -> Metrics:
+    async with service.uow() as uow:
+        row = await _row(uow, workspace_id, campaign_id)
+        if row["kind"] == "flow":
+            return await metrics_of(uow, workspace_id, "flow_id", row["flow_id"])
+        return await metrics_of(uow, workspace_id, "campaign_id", campaign_id)
 
 
 async def _move(service: Service, workspace_id: str, campaign_id: str, to: CampaignStatus) -> CampaignPublic:

@@ -17,6 +17,7 @@ from services.campaigns.domain.graph import FlowProblem, validate_flow
 from services.campaigns.domain.matching import filter_problem
 from services.campaigns.domain.templates import check_template
 from services.campaigns.entrypoints.deps import ResourceId, Service, new_id
+from services.campaigns.entrypoints.metrics import Metrics, metrics_of
 from services.campaigns.intake import enroll
 from services.campaigns.rules import rule_problem
 
@@ -174,6 +175,15 @@ async def activate_flow(flow_id: ResourceId, workspace_id: WorkspaceId, service:
 @router.post("/{flow_id}/pause", response_model=FlowPublic, summary="Pause a flow")
 async def pause_flow(flow_id: ResourceId, workspace_id: WorkspaceId, service: Service) -> FlowPublic:
     return await set_status(service, workspace_id, flow_id, "paused")
+
+
+@router.get(
+    "/{flow_id}/metrics", response_model=Metrics, summary="Sends and redemptions per step and variant"
+)
+async def flow_metrics(flow_id: ResourceId, workspace_id: WorkspaceId, service: Service) -> Metrics:
+    async with service.uow() as uow:
+        await _row(uow, workspace_id, flow_id)
+        return await metrics_of(uow, workspace_id, "flow_id", flow_id)
 
 
 @router.get(

@@ -22,6 +22,7 @@ class ReceivedEmail(BaseModel):
     text: str
     received_at: str
     message_id: str
+    copies: int = 1
     headers: dict[str, str]
 
 
