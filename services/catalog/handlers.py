@@ -102,10 +102,11 @@ async def _record(
     for key, order in after.items():
         workspace, order_id = key
         old = before.get(key)
-        for (product_id, location), delta in stock_moves(old, order).items():
+        kept_before, kept_after = old.kept() if old else {}, order.kept()
+        for (product_id, location), delta in stock_moves(old, order, kept_before, kept_after).items():
             moves[(workspace, product_id, location)] = moves.get((workspace, product_id, location), 0) + delta
-        old_sales = _sales(old)
-        new_sales = _sales(order)
+        old_sales = _sales(old, kept_before)
+        new_sales = _sales(order, kept_after)
         if old_sales != new_sales:
             replaced.append(key)
             for sign, sales in ((-1, old_sales), (1, new_sales)):
@@ -127,11 +128,11 @@ async def _record(
     return {(w, p) for w, p, _ in moves} | {(w, p) for w, p, _ in daily}
 
 
-def _sales(order: Order | None) -> list[tuple[str, date, int, Decimal]]:
-    if order is None or order.completed_at is None:
+def _sales(order: Order | None, kept: dict[str, int]) -> list[tuple[str, date, int, Decimal]]:
+    if order is None or order.completed_at is None or not kept:
         return []
     day = datetime.fromtimestamp(order.completed_at, UTC).date()
-    return [(s.product_id, day, s.units, Decimal(repr(s.revenue))) for s in sale_lines(order)]
+    return [(s.product_id, day, s.units, Decimal(repr(s.revenue))) for s in sale_lines(order, kept)]
 
 
 async def check_cover(

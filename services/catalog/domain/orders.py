@@ -29,6 +29,9 @@ class Line:
 
 def product_id_of(product: dict[str, Any], index: int) -> str:
     """The line's product: its product_id, else its sku, else its name (as the profile keys it)."""
+    given = product.get("product_id")
+    if type(given) is str and given and not given[0].isspace() and not given[-1].isspace():
+        return given[:200]  # the usual case, without the loop below
     for name in ("product_id", "sku", "name"):
         value = product.get(name)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
@@ -37,12 +40,16 @@ def product_id_of(product: dict[str, Any], index: int) -> str:
 
 
 def _quantity(value: Any) -> int:
+    if type(value) is int and 1 <= value <= MAX_QUANTITY:
+        return value
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return min(value, MAX_QUANTITY)
     return 1
 
 
 def _price(value: Any) -> float:
+    if (type(value) is float and 0 <= value < math.inf) or (type(value) is int and value >= 0):
+        return float(value)
     if isinstance(value, str):
         try:
             value = float(value)
@@ -135,6 +142,8 @@ class Order:
         """Units of each product the customer kept (bought minus returned), when the order counts."""
         if not self.counts:
             return {}
+        if not self.returns:
+            return {key: line.quantity for key, line in self.lines.items()}
         back: dict[str, int] = {}
         for returned in self.returns.values():
             for key, units in returned.items():
@@ -177,20 +186,26 @@ class SaleLine:
     revenue: float
 
 
-def sale_lines(order: Order) -> list[SaleLine]:
-    """The order's sales, one per product kept (empty unless it counts)."""
+def sale_lines(order: Order, kept: dict[str, int] | None = None) -> list[SaleLine]:
+    """The order's sales, one per product kept (empty unless it counts); `kept`: order.kept(), if known."""
+    kept = order.kept() if kept is None else kept
     return [
-        SaleLine(key, units, round(order.lines[key].price * units, 2))
-        for key, units in sorted(order.kept().items())
+        SaleLine(key, units, round(order.lines[key].price * units, 2)) for key, units in sorted(kept.items())
     ]
 
 
-def stock_moves(before: Order | None, after: Order) -> dict[tuple[str, str], int]:
-    """Change of on-hand units per (product, location) between two states of one order."""
+def stock_moves(
+    before: Order | None,
+    after: Order,
+    kept_before: dict[str, int] | None = None,
+    kept_after: dict[str, int] | None = None,
+) -> dict[tuple[str, str], int]:
+    """Change of on-hand units per (product, location) between two states of one order (their kept
+    units may be given, when already computed)."""
     moves: dict[tuple[str, str], int] = {}
     if before is not None:
-        for key, units in before.kept().items():
+        for key, units in (before.kept() if kept_before is None else kept_before).items():
             moves[(key, before.location)] = moves.get((key, before.location), 0) + units
-    for key, units in after.kept().items():
+    for key, units in (after.kept() if kept_after is None else kept_after).items():
         moves[(key, after.location)] = moves.get((key, after.location), 0) - units
     return {key: delta for key, delta in moves.items() if delta}
