@@ -41,8 +41,9 @@ PROFILES = {
     "test-e": Ports(kafka=26092, kafka_controller=26093, postgres=26433, redis=26390, gateway=27000),
     "test-f": Ports(kafka=10092, kafka_controller=10093, postgres=10433, redis=10380, gateway=17000),
     "test-g": Ports(kafka=6092, kafka_controller=6093, postgres=6433, redis=6390, gateway=7000),
+    "test-h": Ports(kafka=4092, kafka_controller=4093, postgres=4433, redis=4380, gateway=5000),
 }
-TEST_PROFILES = ("test", "test-b", "test-c", "test-d", "test-e", "test-f", "test-g")
+TEST_PROFILES = ("test", "test-b", "test-c", "test-d", "test-e", "test-f", "test-g", "test-h")
 # The fake Google that test stacks verify console sign-ins against listens on gateway port + this.
 GOOGLE_CERTS_OFFSET = 99
 
