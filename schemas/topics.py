@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from schemas.ai import AiRequested, AiResponded
 from schemas.campaigns import DeliveryResult, SendEvent
 from schemas.catalog import CatalogEvent
 from schemas.customer_events import CustomerEvent
@@ -90,6 +91,20 @@ DELIVERY_RESULTS = TopicSpec(
     description="How each send went (delivered, suppressed, failed, bounced), from the delivery worker.",
 )
 
+AI_REQUESTS = TopicSpec(
+    name="cdp.ai-requests.v1",
+    value_model=AiRequested,
+    key="`{workspace_id}:{correlation_id}`",
+    description="Requests for a segment or campaign draft, from any service, answered by the AI service.",
+)
+
+AI_RESPONSES = TopicSpec(
+    name="cdp.ai-responses.v1",
+    value_model=AiResponded,
+    key="`{workspace_id}:{correlation_id}`",
+    description="The AI service's drafts (or errors) for the requests, with their correlation ids.",
+)
+
 TOPICS: tuple[TopicSpec, ...] = (
     CUSTOMER_EVENTS,
     PROFILE_SNAPSHOTS,
@@ -98,6 +113,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     CATALOG_EVENTS,
     CAMPAIGN_SENDS,
     DELIVERY_RESULTS,
+    AI_REQUESTS,
+    AI_RESPONSES,
 )
 
 

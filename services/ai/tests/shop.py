@@ -48,14 +48,14 @@ class Customer:
         moment = self.profile.get(name)
         return None if moment is None else (NOW - moment).total_seconds() / 86400
 
-    def orders(self, within_days: int | None = None, **where: str) -> int:
+    def orders(self, within_days: int | None = None, where: dict[str, str] | None = None) -> int:
         """Order Completed events, in the window, whose properties equal `where`."""
         return sum(
             1
             for e in self.events
             if e.name == "Order Completed"
             and (within_days is None or NOW - timedelta(days=within_days) <= e.occurred_at <= NOW)
-            and all(e.properties.get(k) == v for k, v in where.items())
+            and all(e.properties.get(k) == v for k, v in (where or {}).items())
         )
 
     def did(self, name: str, within_days: int) -> bool:
@@ -99,7 +99,7 @@ def _customer(rng: random.Random, n: int) -> Customer:
         last_order_at=last_order,
         favorite_category=rng.choice([*CATEGORIES, None]) if orders else None,
         favorite_brand=rng.choice([*BRANDS, None]) if orders else None,
-        rfm_segment=rng.choice([*RFM, None]),  # type: ignore[arg-type]
+        rfm_segment=rng.choice([*RFM, None]),
         churn_risk=churn,
         churn_risk_level=None
         if churn is None
