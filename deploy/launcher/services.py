@@ -29,6 +29,7 @@ SERVICES: tuple[ServiceProcess, ...] = (
     # The local SMTP sink campaigns delivers to: HTTP (probes, received mails) here, SMTP at SMTP_SINK_OFFSET.
     ServiceProcess("smtp-sink", "deploy.launcher.smtp_sink", "api", 16),
     ServiceProcess("ai", "services.ai", "api", 5),
+    ServiceProcess("ai-worker", "services.ai", "worker", 17),
     ServiceProcess("catalog", "services.catalog", "api", 6),
     ServiceProcess("catalog-worker", "services.catalog", "worker", 15),
     ServiceProcess("gateway", "gateway", "api", 0),
@@ -44,6 +45,7 @@ MIGRATED = (
     "services.segmentation",
     "services.catalog",
     "services.campaigns",
+    "services.ai",
 )
 
 # The gateway's routes point at these (`<NAME>_URL`); workers sit behind no route.

@@ -86,6 +86,12 @@ _FIXED: tuple[tuple[str, dict[str, Any], str], ...] = (
         "no orders",
     ),
     (
+        r"new\s+(?:sign[-\s]?ups|members|accounts|registrations|subscribers)"
+        r"|recently\s+(?:signed\s+up|joined|registered)",
+        condition("created_at", "within_last_days", 30),
+        "new sign-ups",
+    ),
+    (
         r"un-?subscribed|opted[-\s]?out|unsubscribers|(?:do\s+not|don'?t)\s+want\s+emails",
         condition("email_subscribed", "eq", False),
         "unsubscribed",
@@ -188,14 +194,18 @@ def find_phrases(text: str) -> Iterator[Found]:
     yield from _counts(text)
     yield from _counts_in_window(text)
     for m in re.finditer(_CART, text):
-        within = CART_WINDOW_DAYS
-        rule = {
-            "all": [
-                {"any": [{"event": e, "op": "performed", "within_days": within} for e in CART_EVENTS]},
-                {"event": ORDER_EVENT, "op": "not_performed", "within_days": within},
-            ]
-        }
-        yield Found(m.start(), m.end(), rule, "abandoned cart")
+        yield Found(m.start(), m.end(), cart_abandoned(), "abandoned cart")
+
+
+def cart_abandoned() -> dict[str, Any]:
+    """Added to a cart or began a checkout in the last days, and placed no order since."""
+    within = CART_WINDOW_DAYS
+    return {
+        "all": [
+            {"any": [{"event": e, "op": "performed", "within_days": within} for e in CART_EVENTS]},
+            {"event": ORDER_EVENT, "op": "not_performed", "within_days": within},
+        ]
+    }
 
 
 def count_comparison(cmp: str | None, plus: bool, suffix: str | None, word: str) -> tuple[str, int] | None:
