@@ -67,9 +67,13 @@ async def apply_order_events(
     async with uow:
         fresh = await uow.first_deliveries(CONSUMER, [(e.workspace_id, e.event_id) for _, e, _ in wanted])
         connection = await uow.connection()
-        applied = [(i, e, o) for i, e, o in wanted if (e.workspace_id, e.event_id) in fresh]
         for i, _, _ in wanted:
             outcomes[i] = "duplicate"
+        applied = []
+        for i, e, o in wanted:  # a copy within the batch itself is a duplicate too
+            if (e.workspace_id, e.event_id) in fresh:
+                fresh.discard((e.workspace_id, e.event_id))
+                applied.append((i, e, o))
         before = await store.lock_orders(connection, {(e.workspace_id, o) for _, e, o in applied})
         after = {key: Order.from_state(state.to_state()) for key, state in before.items()}
         causes: dict[store.ProductKey, str] = {}

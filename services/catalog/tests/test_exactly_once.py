@@ -89,10 +89,12 @@ async def test_a_batch_applied_three_times_moves_stock_once(catalog: CatalogServ
     batch = [sale(workspace, "ann", "o1", product, 2), sale(workspace, "bob", "o2", product, 3)]
     batch.append(track_event(workspace, "ann", "Product Viewed", product_id=product))
 
+    batch.append(batch[0])  # a copy inside the batch itself
+
     outcomes = [await apply_order_events(batch, catalog.uow(), POLICY) for _ in range(3)]
 
-    duplicate = ["duplicate", "duplicate", "ignored"]
-    assert outcomes == [["ok", "ok", "ignored"], duplicate, duplicate]
+    duplicate = ["duplicate", "duplicate", "ignored", "duplicate"]
+    assert outcomes == [["ok", "ok", "ignored", "duplicate"], duplicate, duplicate]
     assert await position(catalog, workspace, product) == (-5, 5)
 
 
