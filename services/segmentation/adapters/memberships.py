@@ -31,30 +31,38 @@ class Recomputed:
 
 
 def recompute_sql(member_query: str, segment_param: int) -> str:
-    """One statement: select the members, record entries and exits, return them with their customer.
+    """One statement: select the members, diff them with the current ones, record entries and exits.
 
     `member_query` selects `customer_id` with `$1` the workspace and `$2` now; `$segment_param` is the
-    segment id. Entries reopen a row that exited (seq + 1); exits close active rows not selected.
+    segment id. The diff is one hash full join of the selected and the current members, so a
+    recompute that changes nothing writes nothing; entries reopen a row that had exited (seq + 1).
     """
     seg = f"${segment_param}"
     return (
         f"WITH selected AS MATERIALIZED ({member_query}), "
+        f"current AS MATERIALIZED (SELECT customer_id FROM {S}.memberships "
+        f"WHERE workspace_id = $1 AND segment_id = {seg} AND exited_at IS NULL), "
+        "diff AS MATERIALIZED (SELECT coalesce(s.customer_id, c.customer_id) AS customer_id, "
+        "s.customer_id IS NOT NULL AS entering FROM selected s FULL JOIN current c "
+        "ON c.customer_id = s.customer_id WHERE s.customer_id IS NULL OR c.customer_id IS NULL), "
         f"entered AS (INSERT INTO {S}.memberships AS m "
         "(workspace_id, segment_id, customer_id, entered_at, seq, exited_at) "
-        f"SELECT $1, {seg}, s.customer_id, $2, 1, NULL FROM selected s "
-        f"LEFT JOIN {S}.memberships o ON o.workspace_id = $1 AND o.segment_id = {seg} "
-        "AND o.customer_id = s.customer_id WHERE o.customer_id IS NULL OR o.exited_at IS NOT NULL "
+        f"SELECT $1, {seg}, d.customer_id, $2, 1, NULL FROM diff d WHERE d.entering "
         "ON CONFLICT (workspace_id, segment_id, customer_id) DO UPDATE SET "
         "entered_at = EXCLUDED.entered_at, seq = m.seq + 1, exited_at = NULL "
         "RETURNING m.customer_id, m.seq, true AS entered), "
-        f"exited AS (UPDATE {S}.memberships m SET exited_at = $2 "
-        f"WHERE m.workspace_id = $1 AND m.segment_id = {seg} AND m.exited_at IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM selected s WHERE s.customer_id = m.customer_id) "
+        f"exited AS (UPDATE {S}.memberships m SET exited_at = $2 FROM diff d "
+        f"WHERE NOT d.entering AND m.workspace_id = $1 AND m.segment_id = {seg} "
+        "AND m.customer_id = d.customer_id "
         "RETURNING m.customer_id, m.seq, false AS entered) "
         "SELECT c.customer_id, c.seq, c.entered, p.user_id, p.email, p.version "
         "FROM (SELECT * FROM entered UNION ALL SELECT * FROM exited) c "
         f"LEFT JOIN {S}.profiles p ON p.workspace_id = $1 AND p.customer_id = c.customer_id"
     )
+
+
+# Enough memory for the recompute's hash join of a million members, for this transaction only.
+RECOMPUTE_WORK_MEM = "128MB"
 
 
 class MembershipStore:
@@ -128,6 +136,7 @@ class MembershipStore:
     ) -> list[Recomputed]:
         """Bring the segment's memberships in line with its rule over the whole read model."""
         sql = recompute_sql(member_query, len(params) + 3)
+        await self.connection.execute(f"SET LOCAL work_mem = '{RECOMPUTE_WORK_MEM}'")
         rows = await self.connection.fetch(sql, workspace_id, now, *params, segment_id)
         return [
             Recomputed(Change(segment_id, r[0], r[2], r[1], now), r[3], r[4], r[5])
