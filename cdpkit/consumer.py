@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from cdpkit.kafka import Headers, Publisher
+from cdpkit.lag import LagMeter, observe_event_age
 from cdpkit.logging import log_context
-from cdpkit.metrics import CONSUMED, CONSUMER_LAG, CONSUMER_LATENCY, CONSUMER_RETRIES, DEAD_LETTERED
+from cdpkit.metrics import CONSUMED, CONSUMER_LATENCY, CONSUMER_RETRIES, DEAD_LETTERED
 from cdpkit.settings import ServiceSettings
 from schemas.topics import topic
 
@@ -46,11 +47,20 @@ class Consumed:
     key: bytes | None
     value: bytes
     headers: dict[str, bytes] = field(default_factory=dict)
+    timestamp_ms: int | None = None  # Kafka's timestamp (when it was produced), for the hop's latency
 
     @classmethod
     def from_record(cls, record: ConsumerRecord) -> Consumed:
         headers = {name: value for name, value in (record.headers or ())}
-        return cls(record.topic, record.partition, record.offset, record.key, record.value or b"", headers)
+        return cls(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value or b"",
+            headers,
+            record.timestamp,
+        )
 
 
 # A handler returns its outcome for the metrics: "ok", or "duplicate" when the event was seen before.
@@ -121,6 +131,7 @@ class PolicyHandler:
                     continue
                 CONSUMER_LATENCY.labels(*labels).observe(time.perf_counter() - started)
                 CONSUMED.labels(*labels, outcome).inc()
+                observe_event_age(self.service, self.group_id, (message,))
                 return
 
     async def _dead_letter(self, message: Consumed, error: BaseException, attempts: int) -> None:
@@ -206,11 +217,15 @@ class BatchPolicyHandler:
         CONSUMER_LATENCY.labels(self.service, messages[0].topic, self.group_id).observe(
             time.perf_counter() - started
         )
+        counted: dict[tuple[str, str], int] = {}
         for message, outcome in zip(messages, outcomes, strict=True):
             if isinstance(outcome, PoisonMessage):
                 await self.single._dead_letter(message, outcome, 1)
             else:
-                CONSUMED.labels(self.service, message.topic, self.group_id, outcome).inc()
+                counted[message.topic, outcome] = counted.get((message.topic, outcome), 0) + 1
+        for (name, outcome), count in counted.items():
+            CONSUMED.labels(self.service, name, self.group_id, outcome).inc(count)
+        observe_event_age(self.service, self.group_id, messages)
 
     async def _handle_one(self, message: Consumed) -> str:
         [outcome] = await self.handler([message])
@@ -229,6 +244,7 @@ class ConsumerRunner:
         topics: Sequence[str],
         bootstrap_servers: str,
         max_records: int = 500,
+        lag_interval_s: float = 5.0,
     ) -> None:
         self.process = process
         self.service = self.process.service
@@ -237,6 +253,7 @@ class ConsumerRunner:
         self.bootstrap_servers = bootstrap_servers
         self.commit_interval_s = self.process.policy.commit_interval_s
         self.max_records = max_records
+        self.lag = LagMeter(self.service, self.group_id, lag_interval_s)
         self._pending: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -258,6 +275,8 @@ class ConsumerRunner:
         await consumer.start()
         last_commit = time.monotonic()
         stopping = self.process.stopping
+        # Apart from the loop, so lag keeps being reported while a handler is stuck or the topic idle.
+        watcher = asyncio.create_task(self.lag.watch(consumer), name=f"lag-{self.group_id}")
         try:
             while not stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
@@ -269,6 +288,7 @@ class ConsumerRunner:
                     await self.commit()
                     last_commit = time.monotonic()
         finally:
+            watcher.cancel()
             try:
                 await self.commit()
             finally:
@@ -284,7 +304,7 @@ class ConsumerRunner:
                     break
                 await self.process(Consumed.from_record(record))
                 self._pending[tp] = record.offset + 1
-            self._record_lag(consumer, tp)
+                self.lag.handled(consumer, tp, record.offset + 1)
 
     async def _handle_batch(
         self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
@@ -296,7 +316,7 @@ class ConsumerRunner:
         await self.process(messages)
         for tp, records in batches.items():
             self._pending[tp] = records[-1].offset + 1
-            self._record_lag(consumer, tp)
+            self.lag.handled(consumer, tp, self._pending[tp])
 
     async def commit(self) -> None:
         """Commit the offsets of every message whose effect is durable."""
@@ -304,13 +324,10 @@ class ConsumerRunner:
             offsets, self._pending = self._pending, {}
             await self._consumer.commit(offsets)
 
-    def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
-        highwater = consumer.highwater(tp)
-        position = self._pending.get(tp)
-        if highwater is not None and position is not None:
-            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition), self.group_id).set(
-                highwater - position
-            )
+    async def record_lag(self) -> None:
+        """Ask the broker for the end of every assigned partition and record how far behind we are."""
+        if self._consumer is not None:
+            await self.lag.measure(self._consumer)
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):
@@ -324,6 +341,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
             await self.runner.commit()
         except Exception:
             log.warning("commit on revoke failed; the new owner will redeliver (handlers are idempotent)")
+        self.runner.lag.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         return None

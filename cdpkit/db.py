@@ -8,18 +8,21 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from cdpkit.pool_metrics import POOLS
 from cdpkit.settings import ServiceSettings
 
 
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
     """The process's connection pool; created in bootstrap, disposed at shutdown."""
-    return create_async_engine(
+    engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": settings.service_name}},
     )
+    POOLS.track(engine, settings.service_name)
+    return engine
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

@@ -39,8 +39,14 @@ CONSUMER_LATENCY = Histogram(
 )
 CONSUMER_LAG = Gauge(
     "cdp_consumer_lag_messages",
-    "Messages behind the partition's end",
+    "Messages behind the partition's end (end offset minus the next offset to handle), checked periodically",
     ["service", "topic", "partition", "group"],
+)
+CONSUMER_EVENT_AGE = Histogram(
+    "cdp_consumer_event_age_seconds",
+    "Time from a message's Kafka timestamp (its produce) until its effect was done: one hop's latency",
+    ["service", "topic", "group"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
 DEAD_LETTERED = Counter(
     "cdp_dlq_messages_total", "Messages sent to a dead-letter topic", ["service", "topic"]
@@ -54,13 +60,39 @@ PRODUCE_LATENCY = Histogram(
 )
 OUTBOX_PUBLISHED = Counter("cdp_outbox_published_total", "Outbox rows relayed to Kafka", ["service", "topic"])
 OUTBOX_BACKLOG = Gauge(
-    "cdp_outbox_backlog", "Outbox rows claimed but not yet relayed in the last pass", ["service"]
+    "cdp_outbox_backlog", "Outbox rows waiting to be relayed, as of the relay's last pass", ["service"]
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "cdp_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row waiting at the relay's last pass (0 when empty)",
+    ["service"],
 )
 OUTBOX_RELAY_LATENCY = Histogram(
     "cdp_outbox_relay_latency_seconds",
     "Time from an outbox row's commit to Kafka's acknowledgement",
     ["service"],
     buckets=LATENCY_BUCKETS,
+)
+
+DEPENDENCY_UP = Gauge(
+    "cdp_dependency_up",
+    "Whether a readiness check (postgres, redis, kafka, an upstream, a worker task) passed when last scraped",
+    ["service", "dependency"],
+)
+DEPENDENCY_CHECK_SECONDS = Gauge(
+    "cdp_dependency_check_seconds",
+    "How long that readiness check took when last scraped",
+    ["service", "dependency"],
+)
+# For the campaigns scheduler (or any SKIP LOCKED claimer of due work): what is due, and how late it fires.
+SCHEDULER_DUE = Gauge(
+    "cdp_scheduler_due_backlog", "Due work items not yet claimed at the scheduler's last pass", ["service"]
+)
+SCHEDULER_LATENESS = Histogram(
+    "cdp_scheduler_lateness_seconds",
+    "Time from an item's due time until the scheduler fired it",
+    ["service"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
 
 

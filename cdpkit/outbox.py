@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -30,9 +31,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cdpkit.kafka import Headers, Publisher
-from cdpkit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, OUTBOX_RELAY_LATENCY
+from cdpkit.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, OUTBOX_RELAY_LATENCY
 
 log = logging.getLogger(__name__)
+BACKLOG_COUNT_EVERY_S = 5.0
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -90,6 +92,7 @@ class OutboxRelay:
         self.idle_interval_s = idle_interval_s
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._counted_at = 0.0
 
     def wake(self) -> None:
         """Called after a commit that enqueued something, so the relay does not wait for its poll."""
@@ -120,8 +123,9 @@ class OutboxRelay:
             ).all()
             if not rows:
                 OUTBOX_BACKLOG.labels(self.publisher.service).set(0)
+                OUTBOX_OLDEST_AGE.labels(self.publisher.service).set(0)
                 return 0
-            OUTBOX_BACKLOG.labels(self.publisher.service).set(len(rows))
+            await self._record_backlog(session, len(rows), rows[0].created_at)
             producer = self.publisher.producer
             futures = [
                 await producer.send(
@@ -142,6 +146,18 @@ class OutboxRelay:
                 (now - row.created_at).total_seconds()
             )
         return len(rows)
+
+    async def _record_backlog(self, session: AsyncSession, claimed: int, oldest: datetime) -> None:
+        service = self.publisher.service
+        OUTBOX_OLDEST_AGE.labels(service).set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
+        backlog = claimed
+        # A full batch may hide more: count them, at most every few seconds (a count scans the table).
+        if claimed >= self.batch_size and time.monotonic() - self._counted_at >= BACKLOG_COUNT_EVERY_S:
+            self._counted_at = time.monotonic()
+            backlog = (await session.execute(select(func.count()).select_from(self.outbox))).scalar_one()
+        elif claimed >= self.batch_size:
+            return
+        OUTBOX_BACKLOG.labels(service).set(backlog)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
