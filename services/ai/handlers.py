@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from cdpkit.errors import CdpError
 from schemas.ai import CampaignDraft, OfferDraft, SegmentDraft
+from schemas.rules import RuleError, parse_rule
 from services.ai.adapters.openai_model import Completion
 from services.ai.adapters.platform import Knowledge
 from services.ai.domain.drafts import draft_campaign, segment_draft
@@ -169,6 +170,23 @@ def _from_proposal(proposal: SegmentProposal) -> SegmentDraft:
     )
 
 
+def planned(prompt: str, knowledge: Knowledge) -> SegmentDraft:
+    """The planner's draft, its rule checked like a model's (a value out of range is refused, 400)."""
+    try:
+        draft = segment_draft(plan_segment(prompt, knowledge.context))
+    except PromptNotUnderstood as error:
+        raise PromptRefused(str(error)) from error
+    _check_planned(draft.rule, knowledge)
+    return draft
+
+
+def _check_planned(rule: dict[str, Any], knowledge: Knowledge) -> None:
+    try:
+        parse_rule(rule, knowledge.catalogue)
+    except RuleError as error:
+        raise PromptRefused("the prompt names values the rules cannot hold", details=error.errors) from error
+
+
 async def generate_segment(prompt: str, origin: Origin, deps: Deps) -> SegmentDraft:
     """A segment draft for the prompt, its rule valid against the workspace's catalogue, with its count."""
 
@@ -176,10 +194,7 @@ async def generate_segment(prompt: str, origin: Origin, deps: Deps) -> SegmentDr
         knowledge = await deps.platform.knowledge(origin.workspace_id)
         if deps.model is None:
             entry.usage.attempts = 1
-            try:
-                draft = segment_draft(plan_segment(prompt, knowledge.context))
-            except PromptNotUnderstood as error:
-                raise PromptRefused(str(error)) from error
+            draft = planned(prompt, knowledge)
         else:
             messages = [
                 {
@@ -210,6 +225,7 @@ async def generate_campaign(prompt: str, segment_id: str | None, origin: Origin,
         if deps.model is None:
             entry.usage.attempts = 1
             draft = draft_campaign(prompt, knowledge.context, segment_id)
+            _check_planned(draft.segment.rule, knowledge)
         else:
             messages = [
                 {

@@ -8,7 +8,9 @@ else is AND. Words left over that are not filler become warnings; a prompt with 
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +45,21 @@ def _lowered(prompt: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in prompt).replace("\u2019", "'")
 
 
+def _safely(finder: Iterable[Found]) -> list[Found]:
+    """What a recogniser found before a number it cannot hold (the rest becomes a warning)."""
+    found: list[Found] = []
+    with contextlib.suppress(ValueError, OverflowError):
+        found.extend(finder)
+    return found
+
+
 def _candidates(text: str, original: str, context: PlannerContext) -> list[Found]:
     found = [
-        *find_measures(text),
-        *find_recency(text),
-        *find_phrases(text),
-        *find_places(text, original, context),
-        *find_catalog(text, context),
+        *_safely(find_measures(text)),
+        *_safely(find_recency(text)),
+        *_safely(find_phrases(text)),
+        *_safely(find_places(text, original, context)),
+        *_safely(find_catalog(text, context)),
     ]
     chosen: list[Found] = []
     # Complete readings first, longest first; bare comparisons only fill what is left.

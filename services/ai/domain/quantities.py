@@ -30,12 +30,18 @@ DURATION = rf"(?:half\s+an?\s+{UNIT}|{NUMBER}\s*-?\s*{UNIT}\b|(?:\ban?\s+)?{UNIT
 _SCALES = {"k": 1e3, "thousand": 1e3, "grand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6}
 
 
+MAX_NUMBER = 1e15
+
+
 def number(text: str) -> float:
-    """The value of a NUMBER match ("1,500" → 1500, "twice" → 2, ".5" → 0.5)."""
+    """The value of a NUMBER match ("1,500" → 1500, "twice" → 2, ".5" → 0.5); ValueError past 10^15."""
     word = text.strip().lower()
     if word in WORD_NUMBERS:
         return float(WORD_NUMBERS[word])
-    return float(word.replace(",", ""))
+    value = float(word.replace(",", ""))
+    if not abs(value) <= MAX_NUMBER:
+        raise ValueError(f"number out of range: {text[:20]!r}")
+    return value
 
 
 def amount(text: str) -> float:

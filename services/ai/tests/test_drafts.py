@@ -134,3 +134,13 @@ async def test_a_kafka_request_is_answered_with_its_correlation_id_or_its_error(
     assert refused.outcome == "error" and refused.error is not None
     assert refused.error.code == "prompt_not_understood" and refused.segment is None
     assert [e.source for e in deps.log.entries] == ["kafka", "kafka"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["LTV over 1" + "0" * 400, "no purchase in 99999999 days", "more than 99999999999999999999 orders"],
+)
+async def test_values_the_rules_cannot_hold_are_refused_not_a_crash(prompt: str) -> None:
+    with pytest.raises(PromptRefused) as raised:
+        await generate_segment(prompt, Origin("ws"), Deps(FakePlatform(), FakeLog(), None))
+    assert raised.value.status == 400
