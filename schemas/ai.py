@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from schemas.envelope import Envelope
 
 MAX_PROMPT_CHARS = 2000
+# pydantic itself refuses lone surrogates (they cannot be stored or sent back as UTF-8).
 Prompt = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PROMPT_CHARS, pattern=r"^[^\x00]*$")]
 GenerationKind = Literal["segment", "campaign"]
 TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
