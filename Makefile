@@ -12,7 +12,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[local,dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# promtool (the alert rules' tests) and the local Prometheus of `make run`: Debian's package, once.
 setup: $(STAMP)
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+	  echo "installing Debian's prometheus package (promtool and the local Prometheus) …"; \
+	  apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	$(PY) -m deploy.launcher setup
 
 run: setup  ## set up and start the whole platform on http://127.0.0.1:8000 (Ctrl-C stops it)

@@ -69,6 +69,11 @@ def run(profile: str, demo: bool) -> int:
 def _banner(stack: Stack, ready_after: float) -> None:
     creds = stack.credentials
     keys_note = "generated and kept in" if stack.generated_credentials else "from"
+    prometheus_line = (
+        f"{stack.prometheus_url}   (alerts: /alerts; point a Grafana at it, see docs/observability.md)"
+        if any(proc.name == "prometheus" for proc in stack.procs)
+        else "not started (no `prometheus` binary; `make setup` installs it)"
+    )
     print(
         f"""
 CDP is running (ready after {ready_after:.1f}s: {stack.timings})
@@ -79,6 +84,7 @@ CDP is running (ready after {ready_after:.1f}s: {stack.timings})
   Kafka          {stack.env["KAFKA_BOOTSTRAP_SERVERS"]}
   PostgreSQL     {stack.env["DATABASE_URL"].split("@")[-1]}
   Redis          {stack.env["REDIS_URL"].split("@")[-1]}
+  Prometheus     {prometheus_line}
   Logs           {stack.layout.logs}/
 Try:
   curl -u {creds.write_key}: {stack.gateway_url}/v1/track -H 'content-type: application/json' \\

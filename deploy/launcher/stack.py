@@ -16,6 +16,7 @@ from cdpkit.kafka import ensure_topics
 from cdpkit.migrations import upgrade
 from cdpkit.settings import ServiceSettings
 from deploy.launcher import components
+from deploy.launcher import prometheus as local_prometheus
 from deploy.launcher.layout import GOOGLE_CERTS_OFFSET, TEST_PROFILES, Credentials, Layout
 from deploy.launcher.processes import Proc, answers, port_open, stop_leftovers, wait_until
 from deploy.launcher.services import MIGRATED, SERVICES, SMTP_SINK_OFFSET, UPSTREAMS
@@ -55,8 +56,11 @@ class Stack:
         offset = next(s.port_offset for s in SERVICES if s.name == name)
         return f"http://127.0.0.1:{self.layout.ports.service(offset)}"
 
-    def up(self, *, services: bool = True) -> None:
-        """Start everything not given by URL, then topics, migrations and the services; wait for ready."""
+    def up(self, *, services: bool = True, prometheus: bool | None = None) -> None:
+        """Start everything not given by URL, then topics, migrations and the services; wait for ready.
+
+        `prometheus` (default: only for `make run`) also starts a local Prometheus scraping them all.
+        """
         started = time.monotonic()
         stop_leftovers(self.layout.pids)
         if self.layout.profile != "run":
@@ -73,6 +77,9 @@ class Stack:
             if services:
                 self._start_services()
                 self._mark("services", started)
+            wanted = self.layout.profile == "run" if prometheus is None else prometheus
+            if wanted:
+                self.start_prometheus(required=prometheus is True)
         except BaseException:
             self.down()
             raise
@@ -172,6 +179,19 @@ class Stack:
         for proc, port in started:
             wait_until(proc.name, partial(answers, f"http://127.0.0.1:{port}/healthz"), 60, proc)
         wait_until("gateway readiness", partial(answers, f"{self.gateway_url}/readyz"), 60)
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{local_prometheus.prometheus_port(self.layout)}"
+
+    def start_prometheus(self, *, required: bool = True, scrape_interval: str = "15s") -> Proc | None:
+        """Start the local Prometheus and wait until it answers; without its binary, fail or warn."""
+        if local_prometheus.binary() is None and not required:
+            print("no local Prometheus: `make setup` installs Debian's prometheus package", flush=True)
+            return None
+        proc = self._spawn(local_prometheus.prometheus(self.layout, scrape_interval))
+        wait_until("prometheus", partial(answers, f"{self.prometheus_url}/-/ready"), 60, proc)
+        return proc
 
     def _spawn(self, proc: Proc) -> Proc:
         proc.start()
