@@ -17,11 +17,10 @@ from typing import Any
 
 import orjson
 
-from schemas.campaigns import EmailContent, SendRequest
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
 from services.campaigns.domain.flow import Flow
 from services.campaigns.domain.journey import Advance, Position, RuleEvaluator, advance
-from services.campaigns.emit import Emission, emit_effect, send_event, stable_id
+from services.campaigns.emit import Emission, email_content, emit_effect, send_request, stable_id
 
 log = logging.getLogger(__name__)
 ACTIVE = ("ready", "delayed", "waiting")
@@ -146,17 +145,16 @@ async def start_broadcasts(uow: CampaignUnitOfWork, now: datetime, *, limit: int
             members = await uow.journeys.members(workspace_id, campaign["segment_id"]) if content else []
             for customer_id in members:
                 assert content is not None
-                request = SendRequest(
-                    channel="email",
-                    customer_id=customer_id,
+                request = send_request(
+                    "email",
+                    customer_id,
                     campaign_id=campaign_id,
-                    content=EmailContent(
-                        subject=content["subject"], html=content["html"] or "", text=content["text"] or ""
-                    ),
+                    content=email_content(content),
                     marketing=marketing,
                 )
-                event_id = stable_id("send", workspace_id, campaign_id, customer_id)
-                out.send(send_event(workspace_id, event_id, request, now))
+                out.send(
+                    workspace_id, stable_id("send", workspace_id, campaign_id, customer_id), request, now
+                )
             await uow.journeys.add_sends(out.sends)
             await uow.publish(out.messages)
             await uow.definitions.update_campaign(

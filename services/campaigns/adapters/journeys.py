@@ -85,10 +85,26 @@ class Journeys:
         return orjson.loads(row[3]) if row else None
 
     async def contacts(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """Profiles by (workspace, customer ref), the ref matched like `contact`."""
-        found = {}
-        for workspace_id, ref in sorted(keys):
-            if (profile := await self.contact(workspace_id, ref)) is not None:
+        """Profiles by (workspace, customer ref), the ref matched like `contact`.
+
+        Customer ids in one statement; the few refs that are user or anonymous ids (enrolled by an
+        event before the profile's snapshot arrived) one by one.
+        """
+        wanted = sorted(keys)
+        if not wanted:
+            return {}
+        rows = await (await self.db()).fetch(
+            "SELECT c.workspace_id, c.customer_id, c.profile::text FROM campaigns.contacts c "
+            "JOIN unnest($1::text[], $2::text[]) AS k(w, id) "
+            "ON c.workspace_id = k.w AND c.customer_id = k.id",
+            [k[0] for k in wanted],
+            [k[1] for k in wanted],
+        )
+        found = {(row[0], row[1]): orjson.loads(row[2]) for row in rows}
+        for workspace_id, ref in wanted:
+            if (workspace_id, ref) not in found and (
+                profile := await self.contact(workspace_id, ref)
+            ) is not None:
                 found[(workspace_id, ref)] = profile
         return found
 
@@ -301,13 +317,19 @@ class Journeys:
         return [dict(row) for row in rows]
 
     async def redemptions(self, workspace_id: str, column: str, value: str) -> list[dict[str, Any]]:
-        """Redeemed offer codes by step: how many, and the orders' revenue."""
+        """Redeemed offer codes by step and variant (that of the send that carried the code)."""
         assert column in ("campaign_id", "flow_id")
         rows = await (await self.db()).fetch(
-            "SELECT coalesce(step_id, '') AS step, count(*) AS n, "
-            "coalesce(sum(revenue), 0)::float AS revenue FROM campaigns.offers "
-            f"WHERE workspace_id = $1 AND {column} = $2 AND redeemed_at IS NOT NULL "
-            "GROUP BY 1 ORDER BY 1",
+            "SELECT coalesce(o.step_id, '') AS step, coalesce(v.variant, '') AS variant, count(*) AS n, "
+            "coalesce(sum(o.revenue), 0)::float AS revenue FROM campaigns.offers o "
+            "LEFT JOIN LATERAL (SELECT s.variant FROM campaigns.sends s "
+            "WHERE s.workspace_id = o.workspace_id "
+            "AND s.customer_id = o.customer_id AND s.step_id = o.step_id "
+            "AND s.flow_id IS NOT DISTINCT FROM o.flow_id "
+            "AND s.campaign_id IS NOT DISTINCT FROM o.campaign_id "
+            "ORDER BY s.created_at DESC LIMIT 1) v ON true "
+            f"WHERE o.workspace_id = $1 AND o.{column} = $2 AND o.redeemed_at IS NOT NULL "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
             workspace_id,
             value,
         )

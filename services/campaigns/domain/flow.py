@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +58,11 @@ class SendEmail(_Strict):
     offer: Offer | None = None
     marketing: bool = True
     next: StepId | None = None
+
+    @cached_property
+    def spec(self) -> dict[str, Any]:
+        """What its send needs, dumped once per loaded flow (the scheduler reads it per enrollment)."""
+        return self.model_dump(include={"template", "template_id", "offer", "marketing"})
 
 
 class SendWebhook(_Strict):
@@ -166,10 +172,11 @@ class Flow(_Strict):
 
     def step(self, step_id: str) -> Any:
         """The step with this id (KeyError when none)."""
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(step_id)
+        return self._by_id[step_id]
+
+    @cached_property
+    def _by_id(self) -> dict[str, Any]:
+        return {step.id: step for step in self.steps}
 
 
 def successors(step: Any) -> list[str | None]:

@@ -14,15 +14,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.campaigns.domain.flow import (
-    Branch,
     Delay,
-    Exit,
     Flow,
     QuietHours,
-    SendEmail,
-    SendWebhook,
     Split,
-    UpdateTrait,
     WaitForEvent,
 )
 
@@ -81,76 +76,79 @@ def advance(
     redo after a crash); `emails_in_window` is what this flow sent the customer within its cap's window.
     """
     result = Advance(position, visits=visits)
-    step_id, variant = _resume(flow, position, result, now)
+    at = now.isoformat()
+    step_id, variant = _resume(flow, position, result, at)
     for _ in range(MAX_STEPS_AT_ONCE):
         if step_id is None:
             break
         step = flow.step(step_id)
         result.visits += 1
         visits = result.visits
-        if isinstance(step, Exit):
+        # Dispatch on the type's name: isinstance on pydantic classes goes through ABCMeta, slowly.
+        kind = step.type
+        if kind == "exit":
             result.position = Position(step.id, "completed", None, variant)
-            result.history.append(_entry(now, step.id, "completed"))
+            result.history.append(_entry(at, step.id, "completed"))
             return result
-        if isinstance(step, Delay):
+        if kind == "delay":
             due = (
                 now + timedelta(seconds=step.seconds)
                 if step.seconds is not None
                 else _next_time(step.until or "00:00", _zone(profile), now)
             )
             result.position = Position(step.id, "delayed", due, variant)
-            result.history.append(_entry(now, step.id, "delayed", until=due.isoformat()))
+            result.history.append(_entry(at, step.id, "delayed", until=due.isoformat()))
             return result
-        if isinstance(step, WaitForEvent):
+        if kind == "wait_for_event":
             due = now + timedelta(seconds=step.timeout_seconds)
             result.position = Position(step.id, "waiting", due, variant)
-            result.history.append(_entry(now, step.id, "waiting", event=step.event))
+            result.history.append(_entry(at, step.id, "waiting", event=step.event))
             return result
-        if isinstance(step, SendEmail):
+        if kind == "send_email":
             if flow.quiet_hours and (end := _quiet_until(flow.quiet_hours, _zone(profile), now)):
                 result.position = Position(step.id, "ready", end, variant)
-                result.history.append(_entry(now, step.id, "quiet_hours", until=end.isoformat()))
+                result.history.append(_entry(at, step.id, "quiet_hours", until=end.isoformat()))
                 return result
             cap = flow.frequency_cap
             sent = emails_in_window + sum(1 for e in result.effects if e.kind == "email")
             if cap is not None and sent >= cap.max_emails:
-                result.history.append(_entry(now, step.id, "capped"))
+                result.history.append(_entry(at, step.id, "capped"))
             else:
-                spec = step.model_dump(include={"template", "template_id", "offer", "marketing"})
+                spec = dict(step.spec)
                 if step.offer is not None:
                     spec["offer_code"] = offer_code(enrollment_id, step.id)
                 result.effects.append(Effect("email", step.id, visits, {**spec, "variant": variant}))
-                result.history.append(_entry(now, step.id, "email_sent"))
+                result.history.append(_entry(at, step.id, "email_sent"))
             step_id = step.next
-        elif isinstance(step, SendWebhook):
+        elif kind == "send_webhook":
             result.effects.append(Effect("webhook", step.id, visits, {"url": step.url, "body": step.body}))
-            result.history.append(_entry(now, step.id, "webhook_sent"))
+            result.history.append(_entry(at, step.id, "webhook_sent"))
             step_id = step.next
-        elif isinstance(step, UpdateTrait):
+        elif kind == "update_trait":
             result.effects.append(Effect("trait", step.id, visits, {"traits": step.traits}))
-            result.history.append(_entry(now, step.id, "trait_updated"))
+            result.history.append(_entry(at, step.id, "trait_updated"))
             step_id = step.next
-        elif isinstance(step, Branch):
+        elif kind == "branch":
             holds = profile is not None and evaluate(step.rule, profile)
-            result.history.append(_entry(now, step.id, "yes" if holds else "no"))
+            result.history.append(_entry(at, step.id, "yes" if holds else "no"))
             step_id = step.yes if holds else step.no
-        elif isinstance(step, Split):
+        elif kind == "split":
             chosen = choose_variant(step, enrollment_id)
             variant = chosen.name
-            result.history.append(_entry(now, step.id, "variant", variant=chosen.name))
+            result.history.append(_entry(at, step.id, "variant", variant=chosen.name))
             step_id = chosen.next
     raise RuntimeError(f"enrollment {enrollment_id} ran {MAX_STEPS_AT_ONCE} steps without pausing")
 
 
-def _resume(flow: Flow, position: Position, result: Advance, now: datetime) -> tuple[str | None, str | None]:
+def _resume(flow: Flow, position: Position, result: Advance, at: str) -> tuple[str | None, str | None]:
     step = flow.step(position.step)
     if position.state == "delayed":
         assert isinstance(step, Delay)
-        result.history.append(_entry(now, step.id, "delay_over"))
+        result.history.append(_entry(at, step.id, "delay_over"))
         return step.next, position.variant
     if position.state == "waiting":
         assert isinstance(step, WaitForEvent)
-        result.history.append(_entry(now, step.id, "timed_out"))
+        result.history.append(_entry(at, step.id, "timed_out"))
         return step.on_timeout, position.variant
     return position.step, position.variant
 
@@ -182,8 +180,8 @@ def offer_code(enrollment_id: str, step_id: str) -> str:
     return f"{digest[:4]}-{digest[4:8]}-{digest[8:12]}"
 
 
-def _entry(at: datetime, step: str, outcome: str, **details: Any) -> dict[str, Any]:
-    return {"at": at.isoformat(), "step": step, "outcome": outcome, **details}
+def _entry(at: str, step: str, outcome: str, **details: Any) -> dict[str, Any]:
+    return {"at": at, "step": step, "outcome": outcome, **details}
 
 
 def _zone(profile: dict[str, Any] | None) -> ZoneInfo:
