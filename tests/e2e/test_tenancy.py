@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from gateway.tests.fake_google import FakeGoogle
+from tests.e2e.test_ai_api import AI_PROBES
 from tests.e2e.test_analytics_api import ANALYTICS_PROBES
 from tests.e2e.test_campaigns_api import CAMPAIGN_PROBES
 from tests.e2e.test_catalog_api import CATALOG_PROBES
@@ -275,6 +276,7 @@ PROBES: dict[tuple[str, str], Callable[[World], None]] = {
     ("get", "/api/auth/users"): list_users,
     ("post", "/api/auth/users"): invite_users_into_own_workspace_only,
     ("delete", "/api/auth/users/{user_id}"): disable_a_user,
+    **AI_PROBES,
     **ANALYTICS_PROBES,
     **CAMPAIGN_PROBES,
     **CATALOG_PROBES,
