@@ -21,7 +21,7 @@ from cdpkit.errors import CdpError, error_body
 from cdpkit.health import Check, health_router
 from cdpkit.logging import configure_logging, request_id_var
 from cdpkit.metrics import HttpMetricsMiddleware
-from cdpkit.scrape import metrics_endpoint
+from cdpkit.scrape import ReadinessGauges, metrics_endpoint
 from cdpkit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,9 @@ def create_app(
     app.state.internal_token = token.get_secret_value() if token else None
     install_error_handlers(app)
     app.include_router(health_router(settings.service_name, checks))
-    app.add_route("/metrics", metrics_endpoint(settings.service_name, checks), include_in_schema=False)
+    # Kept on the app so a process serving its own /metrics (ingest's workers) refreshes them too.
+    app.state.readiness_gauges = ReadinessGauges(settings.service_name, checks)
+    app.add_route("/metrics", metrics_endpoint(app.state.readiness_gauges), include_in_schema=False)
     for router in routers:
         app.include_router(router)
     for middleware in inner_middleware:

@@ -78,11 +78,13 @@ DEPENDENCY_UP = Gauge(
     "cdp_dependency_up",
     "Whether a readiness check (postgres, redis, kafka, an upstream, a worker task) passed when last scraped",
     ["service", "dependency"],
+    multiprocess_mode="livemin",  # several API processes (ingest): one failing check shows as failing
 )
 DEPENDENCY_CHECK_SECONDS = Gauge(
     "cdp_dependency_check_seconds",
     "How long that readiness check took when last scraped",
     ["service", "dependency"],
+    multiprocess_mode="livemax",
 )
 # For the campaigns scheduler (or any SKIP LOCKED claimer of due work): what is due, and how late it fires.
 SCHEDULER_DUE = Gauge(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client.registry import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,18 +20,30 @@ from cdpkit.metrics import DEPENDENCY_CHECK_SECONDS, DEPENDENCY_UP
 CHECK_EVERY_S = 10.0
 
 
+class ReadinessGauges:
+    """Keeps `cdp_dependency_up` / `cdp_dependency_check_seconds` fresh from the readiness checks."""
+
+    def __init__(self, service: str, checks: Callable[[], Mapping[str, Check]]) -> None:
+        self.service = service
+        self.checks = checks
+        self._checked_at = float("-inf")
+
+    async def refresh(self) -> None:
+        """Run the checks unless they ran in the last `CHECK_EVERY_S`."""
+        if time.monotonic() - self._checked_at < CHECK_EVERY_S:
+            return
+        self._checked_at = time.monotonic()
+        await record_checks(self.service, self.checks())
+
+
 def metrics_endpoint(
-    service: str, checks: Callable[[], Mapping[str, Check]]
+    gauges: ReadinessGauges, registry: CollectorRegistry = REGISTRY
 ) -> Callable[[Request], Awaitable[Response]]:
-    """An ASGI route answering /metrics after refreshing the readiness gauges when they are stale."""
-    last_checked = 0.0
+    """A route answering /metrics after refreshing the readiness gauges when they are stale."""
 
     async def metrics(_: Request) -> Response:
-        nonlocal last_checked
-        if time.monotonic() - last_checked >= CHECK_EVERY_S:
-            last_checked = time.monotonic()
-            await record_checks(service, checks())
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        await gauges.refresh()
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics
 

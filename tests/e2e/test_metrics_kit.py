@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import MetaData, text
 
 from cdpkit.consumer import Consumed, ConsumerPolicy, ConsumerRunner, PolicyHandler
 from cdpkit.db import UnitOfWork, create_engine, session_factory
+from cdpkit.http import create_app
 from cdpkit.kafka import Publisher
 from cdpkit.outbox import OutboxRelay, enqueue, outbox_table
 from cdpkit.settings import ServiceSettings
@@ -135,3 +137,27 @@ async def test_pool_gauges_follow_checked_out_connections(
     assert sample("cdp_db_pool_connections", service="tests-outbox", state="in_use") == 0
     assert (sample("cdp_db_pool_connections", service="tests-outbox", state="idle") or 0) >= 1
     assert (sample("cdp_db_pool_max", service="tests-outbox") or 0) >= 2
+
+
+def test_a_scrape_records_each_readiness_check_as_a_gauge_at_most_every_ten_seconds() -> None:
+    calls = {"redis": 0}
+
+    async def redis_down() -> None:
+        calls["redis"] += 1
+        raise ConnectionError("refused")
+
+    async def postgres_up() -> None:
+        return None
+
+    settings = ServiceSettings(service_name="tests-scrape")
+    app = create_app(
+        settings=settings, title="t", checks=lambda: {"postgres": postgres_up, "redis": redis_down}
+    )
+    with TestClient(app) as client:
+        first = client.get("/metrics")
+        client.get("/metrics")
+
+    assert first.status_code == 200
+    assert 'cdp_dependency_up{dependency="redis",service="tests-scrape"} 0.0' in first.text
+    assert 'cdp_dependency_up{dependency="postgres",service="tests-scrape"} 1.0' in first.text
+    assert calls["redis"] == 1  # the second scrape, within 10 s, reused the first one's outcome

@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cdpkit.logging import configure_logging
+from cdpkit.pool_metrics import POOLS
 from services.ingest.entrypoints.api import create_api
 from services.ingest.settings import Settings
 
@@ -98,8 +99,10 @@ def worker_app() -> FastAPI:
     return app
 
 
-def every_workers_metrics(_: Request) -> Response:
+async def every_workers_metrics(request: Request) -> Response:
     """/metrics summed over the workers (counters and histograms add up; gauges say which pid)."""
+    await request.app.state.readiness_gauges.refresh()
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
+    registry.register(POOLS)  # this worker's PostgreSQL pool (each worker has its own)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
