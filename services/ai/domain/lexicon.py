@@ -96,7 +96,7 @@ _FILLER_TEXT = """a an the all any some every customers customer users user peop
     love loves fans fan interested items products product stuff things category brand
     win back winback reactivate re-activate reengage re-engage retain reward thank upsell cross-sell
     convert nurture grow keep bring reminder reminders series sequence drip flow journey sale sales blast
-    announcement launch nudge note thanks welcome"""
+    announcement launch nudge note thanks welcome state states city cities country countries area region"""
 FILLER = frozenset(_FILLER_TEXT.split())
 OR_WORDS = frozenset({"or", "either"})
 NEGATION_CUES = (

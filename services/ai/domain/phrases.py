@@ -149,6 +149,16 @@ _FIXED: tuple[tuple[str, dict[str, Any], str], ...] = (
     ),
     (r"(?:with|have|has|having)\s+(?:a\s+)?phone(?:\s+number)?", condition("phone", "exists"), "with phone"),
     (
+        r"(?:opened|open|opens|read)\s+(?:our\s+|an?\s+|any\s+|the\s+)?(?:e-?mails?|newsletters?)|email\s+openers",
+        {"event": "Email Opened", "op": "performed"},
+        "opened an email",
+    ),
+    (
+        r"clicked\s+(?:on\s+)?(?:our\s+|an?\s+|any\s+)?(?:e-?mails?|links?|newsletters?)|email\s+clickers",
+        {"event": "Email Link Clicked", "op": "performed"},
+        "clicked an email",
+    ),
+    (
         r"contacted\s+support|support\s+(?:tickets?|contacts?|interactions?)|complained",
         condition("last_interaction_at", "exists"),
         "contacted support",

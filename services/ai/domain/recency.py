@@ -27,7 +27,7 @@ _SUBJECTS = (
 _VERB = "(?P<verb>" + "|".join(f"(?:{v})" for v, _, _ in _SUBJECTS) + ")"
 _NEG = rf"(?:(?P<neg>{NEGATIVE_AUX})\s+(?:(?:been\s+|made\s+|placed\s+|any\s+|an?\s+)?)?)"
 _WINDOW = (
-    rf"(?:in|within|during|over|for|since)\s+(?P<more>(?:over|more\s+than|at\s+least)\s+)?"
+    rf"(?:in|within|during|over|for|since|from)\s+(?P<more>(?:over|more\s+than|at\s+least)\s+)?"
     rf"(?:the\s+)?(?:past|last|previous|recent|prior)?\s*(?P<dur>{DURATION})"
 )
 _THIS = r"(?P<this>this\s+(?:week|month|quarter|year)|today|yesterday)"

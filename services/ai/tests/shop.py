@@ -79,7 +79,7 @@ def _customer(rng: random.Random, n: int) -> Customer:
         }
         when = NOW - timedelta(days=rng.uniform(0, 420))
         events.append(EventFact("Order Completed", when, properties))
-    for name in ("Product Added", "Checkout Started"):
+    for name in ("Product Added", "Checkout Started", "Email Opened"):
         if rng.random() < 0.25:
             events.append(EventFact(name, NOW - timedelta(days=rng.uniform(0, 20)), {}))
     last_order = max((e.occurred_at for e in events if e.name == "Order Completed"), default=None)

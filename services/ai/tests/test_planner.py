@@ -141,6 +141,12 @@ CASES: list[tuple[str, Callable[[Customer], bool]]] = [
         "customers with more than 3 orders in the last year who are not subscribed",
         lambda c: c.orders(within_days=365) > 3 and c["email_subscribed"] is not True,
     ),
+    (
+        "one-time buyers from the last 6 months",
+        lambda c: c["orders_count"] == 1 and within(c, "last_order_at", 180),
+    ),
+    ("customers in Washington state", lambda c: state(c, "WA")),
+    ("customers who have not opened our emails", lambda c: not c.did("Email Opened", 36500)),
     ("customers with an email address in WA", lambda c: c["email"] is not None and state(c, "WA")),
 ]
 
