@@ -31,4 +31,5 @@ class Settings(ServiceSettings):
     ai_platform_timeout_s: float = Field(default=5.0, gt=0)
     ai_knowledge_ttl_s: float = Field(default=60.0, ge=0)
     ai_max_products: int = Field(default=2000, ge=0)
-    ai_request_batch_size: int = Field(default=20, ge=1)
+    # A model call may take minutes with its retries: few requests per poll keep the consumer in its group.
+    ai_request_batch_size: int = Field(default=1, ge=1)

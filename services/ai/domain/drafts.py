@@ -15,11 +15,15 @@ def segment_draft(plan: SegmentPlan) -> SegmentDraft:
     """The planner's plan as a draft (its count is filled in by whoever can ask segmentation)."""
     return SegmentDraft(
         name=plan.name,
-        description=plan.description,
+        description=_cut(plan.description, 2000),
         rule=plan.rule,
-        explanation=plan.explanation,
+        explanation=_cut(plan.explanation, 4000),
         warnings=list(plan.warnings),
     )
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _audience(prompt: str, playbook: Playbook, context: PlannerContext) -> SegmentDraft:

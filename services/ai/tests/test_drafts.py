@@ -144,3 +144,11 @@ async def test_values_the_rules_cannot_hold_are_refused_not_a_crash(prompt: str)
     with pytest.raises(PromptRefused) as raised:
         await generate_segment(prompt, Origin("ws"), Deps(FakePlatform(), FakeLog(), None))
     assert raised.value.status == 400
+
+
+async def test_a_long_prompt_of_many_conditions_still_makes_a_draft_within_its_limits() -> None:
+    states = ", ".join(["Texas", "Ohio", "Utah", "Iowa", "Maine"] * 60)
+    prompt = f"high-value subscribers in {states} with AOV over 80"[:2000]
+    draft = await generate_segment(prompt, Origin("ws"), Deps(FakePlatform(), FakeLog(), None))
+    assert len(draft.description) <= 2000 and len(draft.explanation) <= 4000
+    assert {"field": "average_order_value", "op": "gt", "value": 80} in draft.rule["all"]
