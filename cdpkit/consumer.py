@@ -28,6 +28,7 @@ from cdpkit.lag import LagMeter, observe_event_age
 from cdpkit.logging import log_context
 from cdpkit.metrics import CONSUMED, CONSUMER_LATENCY, CONSUMER_RETRIES, DEAD_LETTERED
 from cdpkit.settings import ServiceSettings
+from cdpkit.tracing import consumer_span, header_dicts
 from schemas.topics import topic
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,13 @@ class Consumed:
             headers,
             record.timestamp,
         )
+
+
+def workspace_of(message: Consumed) -> str | None:
+    """The workspace a message belongs to, for the logs: topics are keyed `<workspace>:<…>`."""
+    if message.key and b":" in message.key:
+        return message.key.split(b":", 1)[0].decode(errors="replace")
+    return None
 
 
 # A handler returns its outcome for the metrics: "ok", or "duplicate" when the event was seen before.
@@ -111,7 +119,10 @@ class PolicyHandler:
         event_id = message.headers.get("event-id", b"").decode() or None
         request_id = message.headers.get("x-request-id", b"").decode() or None
         labels = (self.service, message.topic, self.group_id)
-        with log_context(event_id=event_id, request_id=request_id):
+        with (
+            log_context(event_id=event_id, request_id=request_id, workspace_id=workspace_of(message)),
+            consumer_span(self.service, message.topic, self.group_id, (message.headers,)),
+        ):
             for attempt in range(1, self.policy.max_attempts + 1):
                 started = time.perf_counter()
                 try:
@@ -205,7 +216,8 @@ class BatchPolicyHandler:
             return
         started = time.perf_counter()
         try:
-            outcomes = await self.handler(messages)
+            with consumer_span(self.service, messages[0].topic, self.group_id, header_dicts(messages)):
+                outcomes = await self.handler(messages)
         except Exception as error:
             # Halving keeps partition order and finds a bad message in log2(n) extra transactions.
             log.warning("batch failed; splitting it", extra={"size": len(messages), "error": repr(error)})

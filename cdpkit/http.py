@@ -23,6 +23,7 @@ from cdpkit.logging import configure_logging, request_id_var
 from cdpkit.metrics import HttpMetricsMiddleware
 from cdpkit.scrape import ReadinessGauges, metrics_endpoint
 from cdpkit.settings import ServiceSettings
+from cdpkit.tracing import TracingMiddleware, configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,8 @@ def create_app(
         app.add_middleware(middleware)
     app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
     app.add_middleware(RequestIdMiddleware)
+    if configure_tracing(settings.service_name):
+        app.add_middleware(TracingMiddleware)
     document_error_format(app)
     return app
 

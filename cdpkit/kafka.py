@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from cdpkit.logging import request_id_var
 from cdpkit.metrics import PRODUCE_LATENCY, PRODUCED
 from cdpkit.settings import ServiceSettings
+from cdpkit.tracing import kafka_trace_headers, producer_span, retrace
 from schemas.topics import TopicSpec
 
 Headers = list[tuple[str, bytes]]
@@ -75,12 +76,12 @@ def encode_plain(value: Any) -> bytes:
 
 
 def standard_headers(event_type: str, event_id: str) -> Headers:
-    """Headers on every message: its type, its idempotency key and the request that caused it."""
+    """Headers on every message: its type, its idempotency key, the request and trace that caused it."""
     headers: Headers = [("type", event_type.encode()), ("event-id", event_id.encode())]
     request_id = request_id_var.get()
     if request_id:
         headers.append(("x-request-id", request_id.encode()))
-    return headers
+    return headers + kafka_trace_headers()
 
 
 class Publisher:
@@ -93,7 +94,9 @@ class Publisher:
     async def publish(self, topic: str, key: bytes, value: bytes, headers: Headers | None = None) -> None:
         """Send one message and wait until every in-sync replica has it."""
         started = time.perf_counter()
-        await self.producer.send_and_wait(topic, value=value, key=key, headers=headers or [])
+        with producer_span(topic, 1) as traced:
+            sent = retrace(headers or []) if traced else headers or []
+            await self.producer.send_and_wait(topic, value=value, key=key, headers=sent)
         PRODUCE_LATENCY.labels(self.service, topic).observe(time.perf_counter() - started)
         PRODUCED.labels(self.service, topic).inc()
 
@@ -109,17 +112,20 @@ class Publisher:
         if not messages:
             return
         started = time.perf_counter()
-        producer = self.producer
-        partitions = [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
-        count = len(partitions)
-        timeout = producer._request_timeout_ms / 1000
-        add = producer._message_accumulator.add_message
-        futures = [
-            await add(partitions[key_hash(key) % count], key, value, timeout, headers=headers)
-            for key, value, headers in messages
-        ]
-        for future in futures:
-            await future
+        with producer_span(topic, len(messages)) as traced:
+            if traced:
+                messages = [(key, value, retrace(headers)) for key, value, headers in messages]
+            producer = self.producer
+            partitions = [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
+            count = len(partitions)
+            timeout = producer._request_timeout_ms / 1000
+            add = producer._message_accumulator.add_message
+            futures = [
+                await add(partitions[key_hash(key) % count], key, value, timeout, headers=headers)
+                for key, value, headers in messages
+            ]
+            for future in futures:
+                await future
         PRODUCE_LATENCY.labels(self.service, topic).observe(time.perf_counter() - started)
         PRODUCED.labels(self.service, topic).inc(len(messages))
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from cdpkit.tracing import current_trace_id
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 event_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
 workspace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("workspace_id", default=None)
@@ -38,6 +40,9 @@ class JsonFormatter(logging.Formatter):
             value = var.get()
             if value is not None:
                 line[name] = value
+        trace_id = current_trace_id()
+        if trace_id is not None:
+            line["trace_id"] = trace_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 line[key] = value

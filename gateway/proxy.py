@@ -11,6 +11,7 @@ from starlette.types import Scope, Send
 from cdpkit.errors import Unavailable
 from cdpkit.logging import request_id_var
 from cdpkit.tenancy import INTERNAL_TOKEN_HEADER, SCOPES_HEADER, WORKSPACE_HEADER
+from cdpkit.tracing import http_trace_headers
 from gateway.adapters.upstream_http import Body, UpstreamError, UpstreamPool, UpstreamTimeout
 from gateway.domain.circuit import CircuitBreaker
 from gateway.domain.keys import Principal
@@ -58,6 +59,9 @@ _NOT_FORWARDED = _HOP_BY_HOP | {
     _INTERNAL_TOKEN,
     _SCOPES,
     b"x-request-id",
+    # The gateway sends its own span's context on (when tracing is on), never the caller's header.
+    b"traceparent",
+    b"tracestate",
 }
 # A body of known length passes through unchanged, so its content-length stays; uvicorn chunks the rest.
 _NOT_RETURNED = _HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
@@ -117,6 +121,7 @@ class Upstreams:
             (_WORKSPACE, principal.workspace_id.encode()),
             (_SCOPES, principal.scopes_header.encode()),
             (b"x-request-id", (request_id_var.get() or "").encode()),
+            *http_trace_headers(),  # the gateway's span, so the service's span is its child
         ]
         if self.internal_token:
             headers.append((_INTERNAL_TOKEN, self.internal_token))

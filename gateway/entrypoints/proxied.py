@@ -20,6 +20,7 @@ from cdpkit.errors import CdpError
 from cdpkit.http import header, request_id_of, send_error, with_request_id
 from cdpkit.logging import request_id_var
 from cdpkit.metrics import observe_request
+from cdpkit.tracing import end_server_span, server_span
 from gateway.bootstrap import Gateway
 from gateway.domain.keys import Scope as KeyScope
 from gateway.middleware import BodyLimitMiddleware, edge_headers
@@ -185,7 +186,11 @@ class GatewayApp(FastAPI):
             await send(message)
 
         try:
-            await self.fast_lane(scope, receive, edge_send)
+            with server_span(scope) as span:
+                try:
+                    await self.fast_lane(scope, receive, edge_send)
+                finally:
+                    end_server_span(span, scope, status)
         except Exception:
             log.exception("unhandled error")
             if not responded:
