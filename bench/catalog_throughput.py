@@ -12,6 +12,8 @@ while no catalog worker runs, then:
 - worker: the real catalog worker (`python -m services.catalog worker`) applies them: typed parsing,
   inbox, order states, sales lines, daily sales, stock, products from orders, the cover check and
   its outbox. Its rate is measured from its first applied event to its last, from the inbox.
+Also reported: CPU microseconds per line of the ceiling (this process) and of the worker process
+(PostgreSQL's CPU is in neither), steadier than rates on a busy machine.
 Reported in order lines per second (events times their lines). The stack's profile, segmentation and
 catalog workers are stopped so only the measured consumer takes the cores.
 Results: stdout and bench/results/catalog_throughput.json.
@@ -37,7 +39,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.harness import log, run_meta
+from bench.harness import cpu_seconds, log, run_meta
 from bench.profile_throughput import Message, produce, stop_worker
 from cdpkit.kafka import encode, standard_headers
 from cdpkit.settings import ServiceSettings
@@ -112,8 +114,8 @@ ON CONFLICT (workspace_id, product_id, day) DO UPDATE SET orders = t.orders + EX
 
 async def ceiling(
     bootstrap: str, dsn: str, start: dict[TopicPartition, int], end: dict[TopicPartition, int]
-) -> tuple[float, int]:
-    """Events/s and lines of a bare consumer + batched updates over exactly the round's events."""
+) -> tuple[float, int, float]:
+    """Events/s, lines and CPU seconds (this process) of a bare consumer + batched updates."""
     connection = await asyncpg.connect(dsn)
     await connection.execute(CEILING_SCHEMA)
     consumer = AIOKafkaConsumer(
@@ -124,7 +126,7 @@ async def ceiling(
     for tp, offset in start.items():
         consumer.seek(tp, offset)
     total, lines, wanted = 0, 0, sum(end[tp] - start[tp] for tp in start)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     try:
         while total < wanted:
             batches = await consumer.getmany(timeout_ms=500, max_records=5000)
@@ -158,18 +160,21 @@ async def ceiling(
                         *([sales[k][i] for k in days] for i in range(3)),
                     )
                 await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-        return total / (time.perf_counter() - began), lines
+        return total / (time.perf_counter() - began), lines, time.process_time() - cpu
     finally:
         await consumer.stop()
         await connection.close()
 
 
-async def worker_round(stack: Stack, dsn: str, workspace: str, events: int, port: int) -> float:
-    """Events/s the catalog worker applies, from its first event to its last (read from its inbox)."""
+async def worker_round(
+    stack: Stack, dsn: str, workspace: str, events: int, port: int
+) -> tuple[float, float, int]:
+    """Events/s the catalog worker applies, from its first event to its last (read from its inbox),
+    the worker process's CPU seconds over the same span, and the events of that span."""
     connection = await asyncpg.connect(dsn)
     proc = await asyncio.to_thread(start_catalog_worker, stack, port)
     try:
-        first_at, first_count, deadline = None, 0, time.monotonic() + 900
+        first_at, first_count, first_cpu, deadline = None, 0, 0.0, time.monotonic() + 900
         while time.monotonic() < deadline:
             done = int(
                 await connection.fetchval(
@@ -178,10 +183,11 @@ async def worker_round(stack: Stack, dsn: str, workspace: str, events: int, port
             )
             now = time.perf_counter()
             if first_at is None and done > 0:
-                first_at, first_count = now, done
+                first_at, first_count, first_cpu = now, done, cpu_seconds(proc.pid)
             if done >= events:
                 assert first_at is not None
-                return (done - first_count) / max(now - first_at, 1e-6)
+                rate = (done - first_count) / max(now - first_at, 1e-6)
+                return rate, cpu_seconds(proc.pid) - first_cpu, done - first_count
             await asyncio.sleep(0.05)
         raise RuntimeError("the catalog worker did not apply the round's events in time")
     finally:
@@ -226,10 +232,12 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         await produce(settings, messages)
         end = await end_offsets(bootstrap, TOPIC)
         log(f"round {number + 1}: produced {len(messages)} orders, {lines} lines")
-        ceiling_rate, ceiling_lines = await ceiling(bootstrap, dsn, start, end)
+        ceiling_rate, ceiling_lines, ceiling_cpu = await ceiling(bootstrap, dsn, start, end)
         per_event = lines / len(messages)
         log(f"round {number + 1}: ceiling {ceiling_rate * per_event:.0f} lines/s")
-        worker_rate = await worker_round(stack, dsn, workspace, len(messages), port)
+        worker_rate, worker_cpu, spanned = await worker_round(stack, dsn, workspace, len(messages), port)
+        # The span starts once the first batch is applied: its CPU is for the events after that one.
+        spanned_lines = lines * spanned / len(messages)
         rounds.append(
             {
                 "orders": len(messages),
@@ -237,6 +245,8 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
                 "ceiling_lines_per_s": round(ceiling_rate * per_event),
                 "worker_lines_per_s": round(worker_rate * per_event),
                 "ratio": round(worker_rate / ceiling_rate, 3),
+                "ceiling_cpu_us_per_line": round(ceiling_cpu / lines * 1e6, 1),
+                "worker_cpu_us_per_line": round(worker_cpu / max(spanned_lines, 1) * 1e6, 1),
             }
         )
         assert ceiling_lines == lines
