@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,7 +36,7 @@ class GenerationPublic(BaseModel):
     id: str
     created_at: datetime
     kind: str
-    source: Literal["http", "kafka"] | str
+    source: str = Field(description="`http` or `kafka`")
     prompt: str
     provider: str
     model: str | None
