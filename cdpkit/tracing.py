@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +30,9 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 # OpenTelemetry is imported only when tracing is turned on: a process with it off never loads it.
 _tracer: Tracer | None = None  # None: tracing is off
 _PROPAGATOR: Any = None
+# Shared and reusable: with tracing off, a span costs a global check and no allocation.
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
+_NOT_TRACED: AbstractContextManager[bool] = nullcontext(False)
 _provider: Any = None  # the SDK's TracerProvider, imported only when tracing is turned on
 _service = ""
 
@@ -107,12 +110,13 @@ def _context_of(headers: Mapping[str, bytes]) -> Context | None:
     return _PROPAGATOR.extract(carrier) if carrier else None
 
 
-@contextmanager
-def producer_span(topic: str, count: int) -> Iterator[bool]:
+def producer_span(topic: str, count: int) -> AbstractContextManager[bool]:
     """A PRODUCER span around a publish; yields whether messages should carry its context."""
-    if _tracer is None:
-        yield False
-        return
+    return _NOT_TRACED if _tracer is None else _producer_span(_tracer, topic, count)
+
+
+@contextmanager
+def _producer_span(tracer: Tracer, topic: str, count: int) -> Iterator[bool]:
     attributes: dict[str, AttributeValue] = {
         "messaging.system": "kafka",
         "messaging.destination.name": topic,
@@ -120,7 +124,7 @@ def producer_span(topic: str, count: int) -> Iterator[bool]:
     }
     from opentelemetry.trace import SpanKind
 
-    with _tracer.start_as_current_span(f"send {topic}", kind=SpanKind.PRODUCER, attributes=attributes):
+    with tracer.start_as_current_span(f"send {topic}", kind=SpanKind.PRODUCER, attributes=attributes):
         yield True
 
 
@@ -130,14 +134,17 @@ def retrace(headers: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     return kept + kafka_trace_headers()
 
 
-@contextmanager
 def consumer_span(
     service: str, topic: str, group: str, headers: Sequence[Mapping[str, bytes]]
-) -> Iterator[Any]:
+) -> AbstractContextManager[Any]:
     """A CONSUMER span for handling one message (or a batch: parent from the first, links to the rest)."""
-    if _tracer is None:
-        yield None
-        return
+    return _NO_SPAN if _tracer is None else _consumer_span(_tracer, service, topic, group, headers)
+
+
+@contextmanager
+def _consumer_span(
+    tracer: Tracer, service: str, topic: str, group: str, headers: Sequence[Mapping[str, bytes]]
+) -> Iterator[Any]:
     from opentelemetry import trace
     from opentelemetry.trace import Link, SpanKind
 
@@ -155,18 +162,19 @@ def consumer_span(
         "messaging.batch.message_count": len(headers),
         "cdp.service": service,
     }
-    with _tracer.start_as_current_span(
+    with tracer.start_as_current_span(
         f"process {topic}", context=parent, kind=SpanKind.CONSUMER, links=links, attributes=attributes
     ) as span:
         yield span
 
 
-@contextmanager
-def server_span(scope: Scope) -> Iterator[Any]:
+def server_span(scope: Scope) -> AbstractContextManager[Any]:
     """A SERVER span for an HTTP request, child of the caller's `traceparent` if it sent one."""
-    if _tracer is None:
-        yield None
-        return
+    return _NO_SPAN if _tracer is None else _server_span(_tracer, scope)
+
+
+@contextmanager
+def _server_span(tracer: Tracer, scope: Scope) -> Iterator[Any]:
     from opentelemetry.trace import SpanKind
 
     carrier = {
@@ -179,7 +187,7 @@ def server_span(scope: Scope) -> Iterator[Any]:
         "url.path": scope.get("path", ""),
         "cdp.service": _service,
     }
-    with _tracer.start_as_current_span(
+    with tracer.start_as_current_span(
         f"{scope.get('method', 'GET')} {scope.get('path', '')}",
         context=_PROPAGATOR.extract(carrier) if carrier else None,
         kind=SpanKind.SERVER,
