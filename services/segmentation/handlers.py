@@ -22,6 +22,8 @@ from services.segmentation.messages import membership_message
 from services.segmentation.segment_cache import PercentileCache, SegmentCache
 
 CONSUMER = "segmentation.worker"
+# Fields of a snapshot that name a customer's ids ("*": the snapshot did not say what changed).
+IDENTITY_FIELDS = {"user_id", "anonymous_ids", "*"}
 Incoming = ProfileSnapshot | CustomerEvent | IdentityEvent
 
 
@@ -121,7 +123,13 @@ async def _snapshots(snapshots: Sequence[ProfileSnapshot], stores: Stores, work:
     newer = [s for key, s in sorted(latest.items()) if key not in stored or s.payload.version > stored[key]]
     profiles = [(s.workspace_id, s.payload) for s in newer]
     await stores.read_model.save_profiles(profiles)
-    for workspace_id, customer_id, name in await stores.read_model.link_identities(profiles):
+    # Only a snapshot that names new ids can be the owner of events waiting for one.
+    naming = [
+        (s.workspace_id, s.payload)
+        for s in newer
+        if (key := (s.workspace_id, s.payload.customer_id)) not in stored or changed[key] & IDENTITY_FIELDS
+    ]
+    for workspace_id, customer_id, name in await stores.read_model.link_identities(naming):
         work.of((workspace_id, customer_id)).events.add(name)
     for snapshot in newer:
         key = (snapshot.workspace_id, snapshot.payload.customer_id)
