@@ -154,31 +154,38 @@ def _field(condition: FieldCondition) -> Predicate:
 def _event(condition: EventCondition) -> Predicate:
     name, days = condition.event, condition.within_days
     filters = [_property(f) for f in condition.where]
-    op, wanted = condition.op, condition.value or 0
+    decide = _COUNT_TESTS[condition.op]
+    wanted = condition.value or 0
+    # Counting can stop once the answer is known: at `wanted` for "at least", one past it otherwise.
+    enough = {"performed": 1, "not_performed": 1, "count_gte": wanted}.get(condition.op, wanted + 1)
 
     def on_events(_p: Any, events: Sequence[EventFact], now: datetime, pct: Percentiles) -> bool:
         start = window_start(now, days) if days is not None else None
         count = 0
         for event in events:
+            if count >= enough:
+                break
             if event.name != name:
                 continue
             if start is not None:
                 at = as_instant(event.occurred_at)
                 if at is None or at < start or at > now:
                     continue
-            if all(f(event.properties, now, pct) for f in filters):
+            properties = event.properties
+            if all(f(properties, now, pct) for f in filters):
                 count += 1
-        if op == "performed":
-            return count >= 1
-        if op == "not_performed":
-            return count == 0
-        if op == "count_gte":
-            return count >= wanted
-        if op == "count_lte":
-            return count <= wanted
-        return count == wanted
+        return decide(count, wanted)
 
     return on_events
+
+
+_COUNT_TESTS: dict[str, Callable[[int, int], bool]] = {
+    "performed": lambda count, _w: count >= 1,
+    "not_performed": lambda count, _w: count == 0,
+    "count_gte": lambda count, wanted: count >= wanted,
+    "count_lte": lambda count, wanted: count <= wanted,
+    "count_eq": lambda count, wanted: count == wanted,
+}
 
 
 def _property(condition: PropertyFilter) -> Callable[[Mapping[str, Any], datetime, Percentiles], bool]:

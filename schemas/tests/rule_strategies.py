@@ -8,6 +8,7 @@ source to label it, which costs more than the test.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
@@ -23,37 +24,12 @@ NOWS = (
     datetime(2026, 6, 15, 23, 59, 59, 999_999, tzinfo=UTC),
 )
 DAYS = (0, 1, 7, 30, 60)
-ASCII_TEXTS = (
-    "",
-    "ann",
-    "ANN",
-    "Ann",
-    "ann@example.com",
-    "Bob_x",
-    "bob%",
-    "50%_off",
-    "a\\b",
-    "  ",
-    "ca",
-    "CA",
-)
-TEXTS = (
-    *ASCII_TEXTS,
-    "Ca",
-    "ny",
-    "É",
-    "é",
-    "ÉLAN",
-    "élan",
-    "straße",
-    "STRASSE",
-    "İ",
-    "i",
-    "ΣΑΣ",
-    "σας",
-    "ǅ",
-    "ǆ",
-)
+# Days ago where an edge lies: a window's start, the midnight that `before`/`after` a date means, now.
+EDGE_DAYS = tuple(sorted({-1, *DAYS, *(d - 1 for d in DAYS), *(d + 1 for d in DAYS)}))
+# Case variants (ASCII and not), LIKE wildcards, blanks; each string is one draw from the pool.
+_TEXT_POOL = "|ann|ANN|Ann|ann@example.com|Bob_x|bob%|50%_off|a\\b|  |ca|CA|Ca|ny|É|é|ÉLAN|élan|aÉ_%b|"
+_TEXT_POOL += "straße|STRASSE|ẞ|İ|i|\u0131|I|ΣΑΣ|σας|ǅ|ǆ|Ǆ"  # \u0131: the dotless i
+TEXTS = tuple(_TEXT_POOL.split("|"))
 TRAITS = ("vip", "plan", "score", "note")
 PROPERTIES = ("total", "category", "coupon")
 EVENTS = ("Order Completed", "Product Viewed", "order completed")
@@ -61,21 +37,27 @@ RFM = ("Champions", "At Risk", "Can't Lose Them", "Lost")
 # Traits stay untyped ("any"): the generated rules compare them with every kind of value.
 CATALOGUE = FieldCatalogue().with_events(EVENTS)
 
-texts = st.sampled_from(TEXTS) | st.text(alphabet="aAbB_%\\ éÉßİıΣσς", max_size=4)
-floats = st.sampled_from([-3.5, -1.0, -0.0, 0.0, 0.1, 0.5, 2.5, 10.0, 1e6, 1e300]) | st.floats(
-    -1e3, 1e3, allow_nan=False
+_spread = random.Random(5)
+_SPECIAL_FLOATS = (-3.5, -1.0, -0.0, 0.0, 0.1, 0.5, 1 / 3, 2.0, 2.5, 10.0, 1e6, 1e300, 5e-324, float(2**53))
+FLOATS = _SPECIAL_FLOATS + tuple(
+    round(_spread.uniform(-1000, 1000), _spread.choice((0, 2, 6))) for _ in range(16)
 )
-integers = st.sampled_from([-1, 0, 1, 2, 3, 10, 2**53, 2**53 + 1, -(2**62)]) | st.integers(-5, 20)
+INTEGERS = (-1, 0, 1, 2, 3, 5, 10, 20, 2**53, 2**53 + 1, -(2**62), 2**63 - 1)
+JSON_VALUES: tuple[Any, ...] = (None, True, False, 0, 1, -1, 2, 2.5, -0.0, 1e300, 2**53 + 1, "", "a", "A")
+JSON_VALUES += ("é", "É", "7", "true", "50%_off", "ΣΑΣ", [], [1], ["a"], {"a": 1})
+_MISSING = object()
+_ops = st.sampled_from
+
+texts = _ops(TEXTS) | st.text(alphabet="aAbB_%\\ éÉßİıΣσς", max_size=4)
+floats = _ops(FLOATS) | st.floats(-1e3, 1e3, allow_nan=False)
+integers = _ops(INTEGERS) | st.integers(-5, 20)
 numbers = floats | integers
 scalars = texts | numbers | st.booleans()
-json_values = (
-    st.none() | scalars | st.lists(scalars, max_size=2) | st.dictionaries(st.sampled_from(TRAITS), scalars)
-)
-percentiles = st.sampled_from([0.0, 25.0, 33.3, 50.0, 90.0, 100.0]).map(lambda p: {"percentile": p})
+SHARES = (0.0, 25.0, 33.3, 50.0, 90.0, 100.0)
+percentiles = st.sampled_from(SHARES).map(lambda p: {"percentile": p})
 _PRESENCE = ("exists", "not_exists")
 _ORDER = ("gt", "gte", "lt", "lte")
 _TEXT_TESTS = ("contains", "not_contains", "starts_with", "ends_with")
-_ops = st.sampled_from
 _numeric_ops = _ops(("eq", "neq", *_ORDER, "between", "in", "not_in", *_PRESENCE))
 _json_ops = _ops(("eq", "neq", "in", "not_in", *_ORDER, "between", *_TEXT_TESTS, *_PRESENCE))
 _rfm_values = _ops(RFM).flatmap(lambda s: _ops((s, s.lower(), s.upper())))
@@ -187,14 +169,6 @@ class Kit:
 @cache
 def kit(now: datetime) -> Kit:
     """The strategies for rules, profiles and events around `now`, built once."""
-    day_offsets = _ops(DAYS) | st.integers(-5, 100)
-    instants = st.builds(
-        _instant,
-        st.just(now),
-        day_offsets,
-        st.booleans(),
-        _ops((0, 0, 1, -1)) | st.integers(-86_400_000_000, 86_400_000_000),
-    )
     moments = st.builds(_moment, st.just(now), _ops(DAYS) | st.integers(-3, 90), _offsets, st.booleans())
 
     @st.composite
@@ -225,34 +199,49 @@ def kit(now: datetime) -> Kit:
         ),
         max_leaves=6,
     )
+    # Data is drawn from pools, one draw per value: hypothesis pays per draw, and a workspace has
+    # hundreds of values. The pools hold the edges; shrinking still moves towards their first items.
+    at = _ops((None, *_instants(now)))
+    maybe_text = _ops((None, *TEXTS))
     profiles = st.fixed_dictionaries(
         {
-            "email": st.none() | texts,
-            "state": st.none() | texts,
-            "city": st.none() | texts,
-            "rfm_segment": st.none() | _ops(RFM),
-            "lifetime_value": floats,
-            "churn_risk": st.none() | floats,
-            "orders_count": integers,
-            "website_visits": st.none() | integers,
-            "email_subscribed": st.none() | st.booleans(),
-            "last_order_at": st.none() | instants,
-            "first_order_at": st.none() | instants,
-            "traits": st.dictionaries(_ops(TRAITS), json_values, max_size=3),
+            "email": maybe_text,
+            "state": maybe_text,
+            "city": maybe_text,
+            "rfm_segment": _ops((None, *RFM)),
+            "lifetime_value": _ops(FLOATS),
+            "churn_risk": _ops((None, *FLOATS)),
+            "orders_count": _ops(INTEGERS),
+            "website_visits": _ops((None, *INTEGERS)),
+            "email_subscribed": _ops((None, True, False)),
+            "last_order_at": at,
+            "first_order_at": at,
+            "traits": _json_bag(TRAITS),
         }
     )
-    events = st.builds(
-        EventFact, _ops(EVENTS), instants, st.dictionaries(_ops(PROPERTIES), json_values, max_size=3)
-    )
+    events = st.builds(EventFact, _ops(EVENTS), at.filter(lambda t: t is not None), _json_bag(PROPERTIES))
     return Kit(rules, profiles, events)
 
 
-def _instant(now: datetime, days: int, at_midnight: bool, nudge_us: int) -> datetime:
-    """Near `now`: often exactly at (or a microsecond off) a window's start or a day's midnight."""
-    base = now - timedelta(days=days)
-    if at_midnight:
-        base = base.replace(hour=0, minute=0, second=0, microsecond=0)
-    return base + timedelta(microseconds=nudge_us)
+def _instants(now: datetime) -> list[datetime]:
+    """Instants near `now`: at every edge (a window's start, a date's midnight, a day off, now), a µs
+    either side of it, and a spread of others."""
+    found = []
+    for days in EDGE_DAYS:
+        for base in (
+            now - timedelta(days=days),
+            (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0),
+        ):
+            found += [base, base + timedelta(microseconds=1), base - timedelta(microseconds=1)]
+    spread = random.Random(6)
+    found += [now - timedelta(seconds=spread.uniform(-5 * 86_400, 100 * 86_400)) for _ in range(20)]
+    return found
+
+
+def _json_bag(keys: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    """Traits or properties: each key missing, null, or any JSON value (one draw per key)."""
+    bag = st.fixed_dictionaries({key: _ops((_MISSING, *JSON_VALUES)) for key in keys})
+    return bag.map(lambda drawn: {k: v for k, v in drawn.items() if v is not _MISSING})
 
 
 def _moment(now: datetime, days: int, zone: timezone | None, as_date: bool) -> str:
