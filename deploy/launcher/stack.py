@@ -22,6 +22,11 @@ from deploy.launcher.processes import Proc, answers, port_open, stop_leftovers, 
 from deploy.launcher.services import MIGRATED, SERVICES, SMTP_SINK_OFFSET, UPSTREAMS
 from schemas.topics import TOPICS
 
+# A process that dies is reported at once; this only bounds a slow start. Every process imports at
+# once on two cores shared with other stacks, and the first one waited for (ingest, two processes
+# importing in turn) took over 60 s on a busy machine.
+START_TIMEOUT_S = 120
+
 
 @dataclass
 class Stack:
@@ -177,8 +182,8 @@ class Stack:
             )
             started.append((self._spawn(proc), port))
         for proc, port in started:
-            wait_until(proc.name, partial(answers, f"http://127.0.0.1:{port}/healthz"), 60, proc)
-        wait_until("gateway readiness", partial(answers, f"{self.gateway_url}/readyz"), 60)
+            wait_until(proc.name, partial(answers, f"http://127.0.0.1:{port}/healthz"), START_TIMEOUT_S, proc)
+        wait_until("gateway readiness", partial(answers, f"{self.gateway_url}/readyz"), START_TIMEOUT_S)
 
     @property
     def prometheus_url(self) -> str:
