@@ -201,7 +201,8 @@ def kit(now: datetime) -> Kit:
     )
     # Data is drawn from pools, one draw per value: hypothesis pays per draw, and a workspace has
     # hundreds of values. The pools hold the edges; shrinking still moves towards their first items.
-    at = _ops((None, *_instants(now)))
+    instants = _instants(now)
+    at = _ops((None, *instants))
     maybe_text = _ops((None, *TEXTS))
     profiles = st.fixed_dictionaries(
         {
@@ -219,7 +220,7 @@ def kit(now: datetime) -> Kit:
             "traits": _json_bag(TRAITS),
         }
     )
-    events = st.builds(EventFact, _ops(EVENTS), at.filter(lambda t: t is not None), _json_bag(PROPERTIES))
+    events = st.builds(EventFact, _ops(EVENTS), _ops(instants), _json_bag(PROPERTIES))
     return Kit(rules, profiles, events)
 
 
