@@ -100,8 +100,11 @@ class Publisher:
         PRODUCE_LATENCY.labels(self.service, topic).observe(time.perf_counter() - started)
         PRODUCED.labels(self.service, topic).inc()
 
-    async def publish_batch(self, topic: str, messages: Sequence[tuple[bytes, bytes, Headers]]) -> None:
-        """Send keyed messages and return when all are acknowledged, at a fraction of `send()`'s CPU.
+    async def publish_batch(
+        self, topic: str, messages: Sequence[tuple[bytes, bytes | None, Headers]]
+    ) -> None:
+        """Send keyed messages (a None value: a tombstone) and return when all are acknowledged, at a
+        fraction of `send()`'s CPU.
 
         Same partitions (the default partitioner's), order per key and acknowledgement as one
         `send()` per message. Each message goes straight into the producer's accumulator, where

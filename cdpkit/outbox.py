@@ -1,9 +1,9 @@
 """Transactional outbox: messages written with the state change, relayed to Kafka after commit.
 
-The relay claims rows with `FOR UPDATE SKIP LOCKED`, sends them, waits for Kafka's acknowledgement
-and deletes them in the same transaction. A crash after the send but before the delete re-sends the
-rows: consumers dedupe by `event_id`, so the effect stays exactly once. A row whose value is NULL is
-sent as a tombstone (a null value), which is how a compacted topic forgets a key.
+The relay claims and deletes rows in one statement (`FOR UPDATE SKIP LOCKED`), sends them in bulk,
+waits for Kafka's acknowledgement, and only then commits. A crash after the send but before the
+commit re-sends the rows: consumers dedupe by `event_id`, so the effect stays exactly once. A row
+whose value is NULL is sent as a tombstone (a null value), which is how a compacted topic forgets a key.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -23,13 +24,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    delete,
     func,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cdpkit.db import driver_connection
 from cdpkit.kafka import Headers, Publisher
 from cdpkit.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, OUTBOX_RELAY_LATENCY
 
@@ -90,6 +91,11 @@ class OutboxRelay:
         self.publisher = publisher
         self.batch_size = batch_size
         self.idle_interval_s = idle_interval_s
+        name = f'"{outbox.schema}"."{outbox.name}"' if outbox.schema else f'"{outbox.name}"'
+        self._claim = (
+            f"DELETE FROM {name} WHERE id IN (SELECT id FROM {name} ORDER BY id LIMIT $1 "
+            "FOR UPDATE SKIP LOCKED) RETURNING id, topic, key, value, headers::text, created_at"
+        )
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._counted_at = 0.0
@@ -104,47 +110,31 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Relay one batch; the number of rows sent."""
-        table = self.outbox
+        service = self.publisher.service
         async with self.sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(
-                        table.c.id,
-                        table.c.topic,
-                        table.c.key,
-                        table.c.value,
-                        table.c.headers,
-                        table.c.created_at,
-                    )
-                    .order_by(table.c.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            connection = await driver_connection(session)
+            # Claimed and deleted in one statement; the transaction (and so the delete) commits only
+            # once Kafka acknowledged every message, and a failed send rolls it back.
+            rows = sorted(await connection.fetch(self._claim, self.batch_size), key=lambda row: row[0])
             if not rows:
-                OUTBOX_BACKLOG.labels(self.publisher.service).set(0)
-                OUTBOX_OLDEST_AGE.labels(self.publisher.service).set(0)
+                OUTBOX_BACKLOG.labels(service).set(0)
+                OUTBOX_OLDEST_AGE.labels(service).set(0)
                 return 0
-            await self._record_backlog(session, len(rows), rows[0].created_at)
-            producer = self.publisher.producer
-            futures = [
-                await producer.send(
-                    row.topic,
-                    key=row.key,
-                    value=row.value,
-                    headers=[(name, value.encode()) for name, value in row.headers],
-                )
-                for row in rows
-            ]
-            for future in futures:
-                await future
-            await session.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
-        now = datetime.now(UTC)
-        for row in rows:
-            OUTBOX_PUBLISHED.labels(self.publisher.service, row.topic).inc()
-            OUTBOX_RELAY_LATENCY.labels(self.publisher.service).observe(
-                (now - row.created_at).total_seconds()
+            await self._record_backlog(session, len(rows), rows[0][5])
+            by_topic: dict[str, list[tuple[bytes, bytes | None, Headers]]] = {}
+            for _, topic, key, value, headers, _ in rows:
+                pairs = [(name, raw.encode()) for name, raw in orjson.loads(headers)]
+                by_topic.setdefault(topic, []).append((key, value, pairs))
+            # Each topic's messages in id order; topics never share a partition, so they go at once.
+            await asyncio.gather(
+                *(self.publisher.publish_batch(topic, batch) for topic, batch in by_topic.items())
             )
+        now = datetime.now(UTC)
+        for topic, batch in by_topic.items():
+            OUTBOX_PUBLISHED.labels(service, topic).inc(len(batch))
+        latency = OUTBOX_RELAY_LATENCY.labels(service)
+        for row in rows:
+            latency.observe((now - row[5]).total_seconds())
         return len(rows)
 
     async def _record_backlog(self, session: AsyncSession, claimed: int, oldest: datetime) -> None:
