@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from schemas.customer_events import Alias, CustomerEvent, Identify, Page, Screen, Track
 from services.profile.domain.profile import CustomerProfile
+from services.profile.domain.track_events import TRACK_RULES, on_order, on_support
 
 Identity = tuple[str, str]  # (kind, value)
 LinkKey = tuple[str, str, str]  # (workspace_id, kind, value)
@@ -20,6 +21,9 @@ CountKey = tuple[str, str, str, date, str, str]  # workspace, customer, name, da
 
 # Properties kept in the daily counts, so segment rules can filter on them cheaply.
 COUNTED_PROPERTIES = ("category", "product_id")
+# The track events whose rules change what the analytics read model keeps of a customer: its orders
+# and its satisfaction scores (the rest of its facts are its creation day and its scores).
+_ANALYTICS_RULES = (on_order, on_support)
 
 
 def email_of(event: CustomerEvent) -> str | None:
@@ -101,6 +105,8 @@ class BatchFold:
     merged_into: dict[CustomerKey, str] = field(default_factory=dict)
     merges: list[Merge] = field(default_factory=list)
     timeline: list[tuple[CustomerEvent, CustomerKey]] = field(default_factory=list)
+    # Customers whose analytics rows (orders, facts) the batch may have changed: the others are skipped.
+    analytics: set[CustomerKey] = field(default_factory=set)
 
     def final(self, key: CustomerKey) -> CustomerKey:
         """Where a customer is now, following merges made earlier in the batch."""
@@ -136,6 +142,10 @@ class BatchFold:
 
         changed = self.profiles[target].apply(event)
         self.changed.setdefault(target, set()).update(changed)
+        if "created_at" in changed or (
+            isinstance(call, Track) and TRACK_RULES.get(call.event) in _ANALYTICS_RULES
+        ):
+            self.analytics.add(target)
         self.last_event_at[target] = max(self.last_event_at.get(target, event.occurred_at), event.occurred_at)
         self._link(workspace, event, target)
         self.timeline.append((event, target))
@@ -171,6 +181,7 @@ class BatchFold:
         key = (workspace, profile.customer_id)
         self.profiles[key] = profile
         self.created.add(key)
+        self.analytics.add(key)
         return key
 
     @staticmethod
@@ -187,6 +198,7 @@ class BatchFold:
     def _merge(self, survivor: CustomerKey, other: CustomerKey, event: CustomerEvent) -> None:
         changed = self.profiles[survivor].absorb(self.profiles[other])
         self.changed.setdefault(survivor, set()).update(changed)
+        self.analytics.add(survivor)
         self.merged_into[other] = survivor[1]
         self.changed.pop(other, None)
         self.merges.append(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from cdpkit.kafka import encode, standard_headers
+from cdpkit.kafka import encode, encode_plain, standard_headers
 from cdpkit.outbox import OutboxMessage
 from schemas.customer_events import CustomerEvent
 from schemas.identity import erased_event, merged_event
@@ -18,9 +19,10 @@ from services.profile.adapters.codec import contract
 from services.profile.adapters.profile_cache import ProfileCache
 from services.profile.adapters.repository import Erased
 from services.profile.adapters.unit_of_work import ProfileUnitOfWork
-from services.profile.folding import BatchFold, event_name, identities_of
+from services.profile.folding import BatchFold, CustomerKey, Merge, event_name, identities_of
 
 CONSUMER = "profile.customer-events"
+T = TypeVar("T")
 
 
 class BatchUnitOfWork(Protocol):
@@ -104,26 +106,63 @@ async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
     )
     survivors = fold.survivors()
     views = {key: contract(fold.profiles[key], now) for key in survivors}
-    await store.save_profiles([(fold.profiles[key], views[key]) for key in survivors])
-    await store.add_events(
-        [
-            (
-                event.workspace_id,
-                event.event_id,
-                final(key)[1],
-                event.type,
-                event_name(event),
-                event.occurred_at,
-                event.received_at,
-                event.payload.model_dump_json(),
-            )
-            for event, key in fold.timeline
-        ]
+    # PostgreSQL upserts the profiles (the batch's biggest statement) while the other rows are built.
+    timeline, counts, messages = await _overlapped(
+        store.save_profiles([(fold.profiles[key], views[key]) for key in survivors]),
+        lambda: (
+            _timeline(fold),
+            fold.daily_counts(),
+            _messages(fold, survivors, views, stored_merges, now),
+        ),
     )
-    await store.add_counts(fold.daily_counts())
+    await store.add_events(timeline)
+    await store.add_counts(counts)
+    await store.publish(messages)
+    # Last: concurrent writers queue on the shared per-day rollup rows, so hold their locks least long.
+    await store.record_analytics(
+        [fold.profiles[key] for key in survivors if key in fold.analytics],
+        [(m.workspace_id, m.merged_id) for m in stored_merges],
+    )
+
+
+async def _overlapped(statement: Awaitable[None], work: Callable[[], T]) -> T:
+    """`work()` (no I/O) done while PostgreSQL executes `statement`; both must succeed."""
+    task = asyncio.ensure_future(statement)
+    await asyncio.sleep(0)  # the task encodes and sends the statement, then waits for the answer
+    try:
+        return work()
+    finally:
+        await task  # never leave it running on the connection: the transaction ends after this
+
+
+def _timeline(fold: BatchFold) -> list[tuple[Any, ...]]:
+    """The timeline rows of the batch's events, with each event's customer after the batch's merges."""
+    return [
+        (
+            event.workspace_id,
+            event.event_id,
+            fold.final(key)[1],
+            event.type,
+            event_name(event),
+            event.occurred_at,
+            event.received_at,
+            event.payload.model_dump_json(),
+        )
+        for event, key in fold.timeline
+    ]
+
+
+def _messages(
+    fold: BatchFold,
+    survivors: list[CustomerKey],
+    views: dict[CustomerKey, Profile],
+    stored_merges: list[Merge],
+    now: datetime,
+) -> list[OutboxMessage]:
+    """Outbox rows: merge events and tombstones, then one snapshot per changed customer."""
     messages: list[OutboxMessage] = []
     for merge in stored_merges:
-        survivor = final((merge.workspace_id, merge.survivor_id))[1]
+        survivor = fold.final((merge.workspace_id, merge.survivor_id))[1]
         change = merged_event(merge.workspace_id, survivor, merge.merged_id, merge.cause_event_id, merge.at)
         messages.append(
             (
@@ -138,28 +177,47 @@ async def _write(fold: BatchFold, store: BatchStore, now: datetime) -> None:
         changed = fold.changed.get(key, set())
         if changed or key in fold.created:
             at = fold.last_event_at.get(key, now)
-            messages.append(snapshot(fold.profiles[key], sorted(changed), at, views[key]))
-    await store.publish(messages)
-    # Last: concurrent writers queue on the shared per-day rollup rows, so hold their locks least long.
-    await store.record_analytics(
-        [fold.profiles[key] for key in survivors], [(m.workspace_id, m.merged_id) for m in stored_merges]
-    )
+            messages.append(snapshot(fold.profiles[key], sorted(changed), at, views[key], now))
+    return messages
 
 
-def snapshot(profile: Any, changed: list[str], at: datetime, view: Profile) -> OutboxMessage:
+def snapshot(
+    profile: Any, changed: list[str], at: datetime, view: Profile, now: datetime | None = None
+) -> OutboxMessage:
     """The outbox row of a profile's snapshot; its id names the version, so a resend is recognisable."""
-    message = ProfileSnapshot(
-        event_id=f"snapshot:{profile.customer_id}:{profile.version}",
-        workspace_id=profile.workspace_id,
-        occurred_at=at,
-        payload=view,
-        changed_fields=changed,
-    )
+    now = now or datetime.now(UTC)
+    event_id = f"snapshot:{profile.customer_id}:{profile.version}"
+    try:
+        # `ProfileSnapshot`'s JSON without building and validating it again (`view` is validated);
+        # tests hold the bytes equal to `encode(ProfileSnapshot(...))`.
+        value = encode_plain(
+            {
+                "event_id": event_id,
+                "workspace_id": profile.workspace_id,
+                "type": "profile.snapshot",
+                "schema_version": 1,
+                "occurred_at": at,
+                "received_at": now,
+                "payload": view,
+                "changed_fields": changed,
+            }
+        )
+    except TypeError:  # what orjson cannot write (an integer trait past 64 bits): pydantic can
+        value = encode(
+            ProfileSnapshot(
+                event_id=event_id,
+                workspace_id=profile.workspace_id,
+                occurred_at=at,
+                received_at=now,
+                payload=view,
+                changed_fields=changed,
+            )
+        )
     return (
         PROFILE_SNAPSHOTS.name,
         profile_key(profile.workspace_id, profile.customer_id),
-        encode(message),
-        standard_headers(message.type, message.event_id),
+        value,
+        standard_headers("profile.snapshot", event_id),
     )
 
 
