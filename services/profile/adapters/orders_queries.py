@@ -14,6 +14,8 @@ from typing import Any
 
 import asyncpg
 
+from cdpkit.text import unstorable_reason
+
 # Sort name → the key the list is ordered by (never NULL, so a row comparison can walk its index:
 # an order not completed yet sorts as the oldest, one of unknown amount below every amount).
 SORTS = {
@@ -145,3 +147,23 @@ async def order_events(
             order_id,
         )
     )
+
+
+async def customer_of(connection: asyncpg.Connection, workspace_id: str, ref: str) -> str | None:
+    """The customer a reference names (an identity, user id first, else a customer id), on the
+    list's own connection: `SqlProfileRepository.customer_id`'s rule without a second session."""
+    if unstorable_reason(ref) or len(ref) > 320:
+        return None  # nothing stored could match it
+    found = await connection.fetchval(
+        "SELECT customer_id FROM profile.identities WHERE workspace_id = $1 AND value = $2 "
+        "ORDER BY kind DESC LIMIT 1",
+        workspace_id,
+        ref,
+    )
+    if found is None:
+        found = await connection.fetchval(
+            "SELECT customer_id FROM profile.customers WHERE workspace_id = $1 AND customer_id = $2",
+            workspace_id,
+            ref,
+        )
+    return None if found is None else str(found)

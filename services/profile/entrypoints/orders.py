@@ -7,6 +7,7 @@ order is never edited behind its events' back; docs/analytics.md describes the f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from cdpkit.tenancy import WorkspaceId
 from services.profile.adapters.analytics_rows import STATUSES
 from services.profile.adapters.orders_queries import (
     OrderFilter,
+    customer_of,
     get_order,
     list_orders,
     order_events,
@@ -29,7 +31,6 @@ from services.profile.adapters.orders_queries import (
 )
 from services.profile.domain.orders import Items, order_amount, order_refund
 from services.profile.entrypoints.analytics_params import From, To, amount, period_of, reader
-from services.profile.entrypoints.customers import service_of
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
@@ -112,15 +113,8 @@ async def list_all(
     category: Text = None,
     sort: Annotated[Sort, Query(description="`-` first for descending")] = "-completed_at",
 ) -> Page[OrderPublic]:
-    customer_id = None
-    if customer is not None:
-        async with service_of(request).uow() as uow:
-            customer_id = await uow.profiles.customer_id(workspace_id, customer)
-        if customer_id is None:
-            return Page[OrderPublic](items=[])
     period = period_of(start, end, None)
     where = OrderFilter(
-        customer_id=customer_id,
         status=status,
         completed_from=_midnight(period.start) if period and start else None,
         completed_to=_midnight(period.end) if period and end else None,
@@ -131,6 +125,11 @@ async def list_all(
     )
     after = _position(cursor)
     async with reader(request) as connection:
+        if customer is not None:
+            customer_id = await customer_of(connection, workspace_id, customer)
+            if customer_id is None:
+                return Page[OrderPublic](items=[])
+            where = replace(where, customer_id=customer_id)
         try:
             rows = await list_orders(connection, workspace_id, where, sort, after, limit + 1)
         except (asyncpg.DataError, asyncpg.InvalidTextRepresentationError) as error:
