@@ -36,7 +36,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.harness import log, percentile, run_meta
+from bench.harness import cpu_seconds, log, percentile, run_meta
 from bench.profile_events import shop_events
 from cdpkit.kafka import encode, producer_options, standard_headers
 from cdpkit.settings import ServiceSettings
@@ -183,22 +183,36 @@ async def inbox_count(connection: asyncpg.Connection, workspace: str) -> int:
 
 async def worker_round(
     stack: Stack, dsn: str, workspace: str, events: int, port: int, replicas: int
-) -> float:
-    """Events/s the worker (`replicas` processes, one group) folds, from its first event to its last."""
+) -> dict[str, float]:
+    """Events/s the worker (`replicas` processes, one group) folds, from its first event to its last,
+    and the CPU it and PostgreSQL spent per event meanwhile (robust to a busy machine, unlike the rate)."""
     connection = await asyncpg.connect(dsn)
     procs = [await asyncio.to_thread(start_worker, stack, port + n) for n in range(replicas)]
+    postgres = next(proc for proc in stack.procs if proc.name == "postgres")
+
+    def cpu() -> tuple[float, float]:
+        worker = sum(cpu_seconds(proc.pid) for proc in procs)
+        return worker, cpu_seconds(postgres.popen.pid) if postgres.popen else 0.0
+
     try:
-        first_at, first_count, deadline = None, 0, time.monotonic() + 900
+        first_at, first_count, first_cpu = None, 0, (0.0, 0.0)
+        deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
             done = await inbox_count(connection, workspace)
             now = time.perf_counter()
             if int(now) % 10 == 0 and int(now) != int(now - 0.05):
                 log(f"worker: {done} of {events} folded")
             if first_at is None and done > 0:
-                first_at, first_count = now, done
+                first_at, first_count, first_cpu = now, done, cpu()
             if done >= events:
                 assert first_at is not None
-                return (done - first_count) / max(now - first_at, 1e-6)
+                folded = max(done - first_count, 1)
+                worker_cpu, postgres_cpu = cpu()
+                return {
+                    "rate": folded / max(now - first_at, 1e-6),
+                    "worker_cpu_us": (worker_cpu - first_cpu[0]) / folded * 1e6,
+                    "postgres_cpu_us": (postgres_cpu - first_cpu[1]) / folded * 1e6,
+                }
             await asyncio.sleep(0.05)
         raise RuntimeError("the worker did not fold the round's events in time")
     finally:
@@ -306,24 +320,28 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         log(f"round {number + 1}: produced {sum(end.values()) - sum(start.values())} events")
         ceiling_rate = await ceiling(bootstrap, dsn, start, end)
         log(f"round {number + 1}: ceiling {ceiling_rate:.0f} events/s")
-        worker_rate = await worker_round(stack, dsn, workspace, len(messages), port, args.workers)
+        worker = await worker_round(stack, dsn, workspace, len(messages), port, args.workers)
         rounds.append(
             {
                 "events": len(messages),
                 "ceiling_events_per_s": round(ceiling_rate),
-                "worker_events_per_s": round(worker_rate),
-                "ratio": round(worker_rate / ceiling_rate, 3),
+                "worker_events_per_s": round(worker["rate"]),
+                "ratio": round(worker["rate"] / ceiling_rate, 3),
+                "worker_cpu_us_per_event": round(worker["worker_cpu_us"]),
+                "postgres_cpu_us_per_event": round(worker["postgres_cpu_us"]),
             }
         )
         print(json.dumps(rounds[-1]), flush=True)
-    worker = statistics.median(r["worker_events_per_s"] for r in rounds)
+    rate = statistics.median(r["worker_events_per_s"] for r in rounds)
     ceiling_rate = statistics.median(r["ceiling_events_per_s"] for r in rounds)
-    visible = await latency(stack, settings, dsn, worker / 2, args.latency_s, args.sample, port)
+    visible = await latency(stack, settings, dsn, rate / 2, args.latency_s, args.sample, port)
     print(json.dumps(visible), flush=True)
     return {
-        "worker_events_per_s": round(worker),
+        "worker_events_per_s": round(rate),
         "ceiling_events_per_s": round(ceiling_rate),
-        "ratio": round(worker / ceiling_rate, 3),
+        "ratio": round(rate / ceiling_rate, 3),
+        "worker_cpu_us_per_event": statistics.median(r["worker_cpu_us_per_event"] for r in rounds),
+        "postgres_cpu_us_per_event": statistics.median(r["postgres_cpu_us_per_event"] for r in rounds),
         "latency_at_half_load": visible,
         "targets": {"events_per_s": 10_000, "ratio": 0.5, "p99_ms": 500},
         "rounds": rounds,
