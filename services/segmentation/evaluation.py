@@ -7,6 +7,7 @@ memberships gives the entries and exits, written and published in the batch's tr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from services.segmentation.messages import membership_message
 from services.segmentation.segment_cache import PercentileCache
 
 CustomerKey = tuple[str, str]
+YIELD_EVERY = 256
 
 
 @dataclass
@@ -70,13 +72,15 @@ async def evaluate_touched(
         return []
     profiles = {k: work.touched[k].profile for k in candidates if work.touched[k].profile is not None}
     profiles |= await stores.read_model.profiles(k for k in candidates if k not in profiles)
-    names = _event_names(candidates, indexes)
+    names = {key: indexes[key[0]].events_read_by(segment_ids) for key, segment_ids in candidates.items()}
     events = await stores.read_model.events((k for k in candidates if names.get(k)), _union(names.values()))
     stored = await stores.memberships.stored(candidates)
     resolved: dict[str, Mapping[tuple[str, float], float]] = {}
     changes: list[tuple[str, Change]] = []
     messages: list[OutboxMessage] = []
-    for key, segment_ids in sorted(candidates.items()):
+    for n, (key, segment_ids) in enumerate(sorted(candidates.items())):
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # a long batch must not starve the consumer's heartbeats
         profile = profiles.get(key)
         if profile is None:
             continue  # no snapshot yet: the snapshot, when it comes, evaluates everything
@@ -108,16 +112,6 @@ async def evaluate_touched(
     await stores.memberships.write(changes)
     await stores.memberships.publish(messages)
     return changes
-
-
-def _event_names(
-    candidates: Mapping[CustomerKey, set[str]], indexes: Mapping[str, SegmentIndex]
-) -> dict[CustomerKey, set[str]]:
-    """The event names each customer's candidate segments count."""
-    return {
-        key: _union(indexes[key[0]].segments[sid].events for sid in segment_ids)
-        for key, segment_ids in candidates.items()
-    }
 
 
 def _union(sets: Iterable[Iterable[str]]) -> set[str]:

@@ -56,6 +56,7 @@ class SegmentIndex:
     segments: dict[str, ActiveSegment] = field(default_factory=dict)
     by_field: dict[str, set[str]] = field(default_factory=dict)
     by_event: dict[str, set[str]] = field(default_factory=dict)
+    counting: set[str] = field(default_factory=set)  # segments whose rule counts some event
 
     @classmethod
     def of(cls, segments: Iterable[ActiveSegment]) -> SegmentIndex:
@@ -69,6 +70,8 @@ class SegmentIndex:
                     index.by_field.setdefault(TRAITS, set()).add(segment.id)
             for event in segment.events:
                 index.by_event.setdefault(event, set()).add(segment.id)
+            if segment.events:
+                index.counting.add(segment.id)
         return index
 
     def affected_by_fields(self, changed: Iterable[str]) -> set[str]:
@@ -84,6 +87,13 @@ class SegmentIndex:
         for name in names:
             found |= self.by_event.get(name, set())
         return found
+
+    def events_read_by(self, segment_ids: set[str]) -> set[str]:
+        """The event names these segments count (what a customer's evaluation must load)."""
+        names: set[str] = set()
+        for segment_id in segment_ids & self.counting:
+            names |= self.segments[segment_id].events
+        return names
 
     def all(self) -> set[str]:
         return set(self.segments)

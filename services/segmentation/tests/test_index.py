@@ -56,3 +56,8 @@ def test_a_workspace_without_segments_has_nothing_to_evaluate() -> None:
     empty = SegmentIndex.of([])
     assert empty.all() == set()
     assert empty.affected_by_fields(["lifetime_value"]) == set()
+
+
+def test_only_the_events_of_segments_that_count_events_are_loaded() -> None:
+    assert INDEX.events_read_by({"valuable", "vip"}) == set()
+    assert INDEX.events_read_by({"valuable", "buyers", "mixed"}) == {"Order Completed", "Product Viewed"}
