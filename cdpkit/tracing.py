@@ -117,6 +117,13 @@ def producer_span(topic: str, count: int) -> AbstractContextManager[bool]:
 
 @contextmanager
 def _producer_span(tracer: Tracer, topic: str, count: int) -> Iterator[bool]:
+    from opentelemetry import trace
+
+    if not trace.get_current_span().get_span_context().is_valid:
+        # Outside any span (the outbox relay): the messages keep the context they were written
+        # with, so a relayed event continues the trace of the transaction that wrote it.
+        yield False
+        return
     attributes: dict[str, AttributeValue] = {
         "messaging.system": "kafka",
         "messaging.destination.name": topic,

@@ -208,3 +208,22 @@ async def test_a_log_line_while_handling_a_message_names_service_workspace_ids_a
     assert line["workspace_id"] == "ws_1"
     assert line["request_id"] == "req-1" and line["event_id"] == "ev-1"
     assert line["trace_id"] == trace_id  # the consumer's span continues the producer's trace
+
+
+def test_a_relayed_outbox_row_keeps_the_trace_it_was_written_in(spans: InMemorySpanExporter) -> None:
+    written = [("traceparent", f"00-{'c3' * 16}-{'d4' * 8}-01".encode())]
+    # The relay publishes outside any span: no producer span, the row's context goes on unchanged.
+    with tracing.producer_span("cdp.segment-events.v1", 1) as traced:
+        assert traced is False
+    assert spans.get_finished_spans() == ()
+    # Inside a request or a handler, the producer span becomes the messages' parent.
+    with (
+        tracing.consumer_span("s", "t", "g", [dict(written)]),
+        tracing.producer_span("cdp.segment-events.v1", 1) as traced,
+    ):
+        assert traced is True
+        [(name, value)] = tracing.retrace(written)
+    assert name == "traceparent" and value.decode().split("-")[1] == "c3" * 16
+    [produce, consume] = spans.get_finished_spans()
+    assert produce.parent is not None and produce.parent.span_id == consume.context.span_id
+    assert value.decode().split("-")[2] == format(produce.context.span_id, "016x")
