@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
 
 import orjson
 import uvicorn
@@ -14,9 +14,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cdpkit.db import ping
 from cdpkit.errors import CdpError, error_body
 from cdpkit.health import Check, health_router
 from cdpkit.logging import configure_logging, request_id_var
@@ -198,6 +200,40 @@ def create_app(
     if configure_tracing(settings.service_name):
         app.add_middleware(TracingMiddleware)
     document_error_format(app)
+    return app
+
+
+class Service(Protocol):
+    """What a service's bootstrap makes: its database engine and a way to close everything."""
+
+    engine: AsyncEngine
+
+    async def close(self) -> None: ...
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    routers: Sequence[APIRouter],
+    bootstrap: Callable[[Any], Service],
+) -> FastAPI:
+    """`create_app` for a service whose state is one object: made at start-up, in `app.state.service`,
+    closed at shutdown; ready while its PostgreSQL answers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.service = bootstrap(settings)
+        try:
+            yield
+        finally:
+            await app.state.service.close()
+
+    def checks() -> dict[str, Check]:
+        service = getattr(app.state, "service", None)
+        return {} if service is None else {"postgres": lambda: ping(service.engine)}
+
+    app = create_app(settings=settings, title=title, routers=routers, checks=checks, lifespan=lifespan)
     return app
 
 
