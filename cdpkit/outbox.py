@@ -142,9 +142,11 @@ class OutboxRelay:
         OUTBOX_OLDEST_AGE.labels(service).set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
         backlog = claimed
         # A full batch may hide more: count them, at most every few seconds (a count scans the table).
+        # The claimed rows are already deleted in this transaction, so the count is what is left.
         if claimed >= self.batch_size and time.monotonic() - self._counted_at >= BACKLOG_COUNT_EVERY_S:
             self._counted_at = time.monotonic()
-            backlog = (await session.execute(select(func.count()).select_from(self.outbox))).scalar_one()
+            left = (await session.execute(select(func.count()).select_from(self.outbox))).scalar_one()
+            backlog = claimed + left
         elif claimed >= self.batch_size:
             return
         OUTBOX_BACKLOG.labels(service).set(backlog)
