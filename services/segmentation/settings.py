@@ -6,7 +6,6 @@ from pydantic import Field, model_validator
 
 from cdpkit.settings import ServiceSettings
 
-
 TEST_SWEEP_INTERVAL_S = 2.0
 
 

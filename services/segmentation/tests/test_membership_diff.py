@@ -30,7 +30,9 @@ def test_re_entering_after_an_exit_counts_on_so_event_ids_never_repeat() -> None
         changes = diff("c1", stored, {"s1": verdict}, AT)
         apply(stored, changes)
         ids += [
-            membership_event_id("ws", c.segment_id, c.customer_id, "entered" if c.entered else "exited", c.seq)
+            membership_event_id(
+                "ws", c.segment_id, c.customer_id, "entered" if c.entered else "exited", c.seq
+            )
             for c in changes
         ]
     assert len(ids) == 5 and len(set(ids)) == 5
