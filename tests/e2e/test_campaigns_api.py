@@ -14,7 +14,7 @@ import httpx
 
 from deploy.launcher.services import SMTP_SINK_OFFSET
 from services.campaigns.tests.flows import welcome, with_step
-from tests.factories import unique
+from tests.factories import get_customer, unique
 
 Json = dict[str, Any]
 
@@ -192,7 +192,9 @@ def _b_preview_cannot_read_a(w: Any) -> None:
     template = _made_by_a(w, "templates")
     answer = w.gateway.post("/api/templates/preview", json={"template_id": template["id"]}, headers=w.b_admin)
     assert answer.status_code == 404
-    customer = {"subject": "x", "customer_id": w.a_user}
+    # A's own customer id: B may have a customer with A's user id (another probe makes one), never this.
+    a_id = get_customer(w.gateway, w.a_admin, w.a_user).json()["customer_id"]
+    customer = {"subject": "x", "customer_id": a_id}
     assert w.gateway.post("/api/templates/preview", json=customer, headers=w.b_admin).status_code == 404
 
 
