@@ -36,9 +36,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.harness import log, percentile, run_meta
 from cdpkit.kafka import Publisher, start_producer
+from cdpkit.outbox import OutboxRelay
 from deploy.launcher.stack import Stack
 from schemas.topics import CAMPAIGN_SENDS
-from services.campaigns.adapters.relay import BatchRelay
 from services.campaigns.adapters.tables import outbox
 from services.campaigns.bootstrap import bootstrap
 from services.campaigns.scheduler import Scheduler
@@ -182,7 +182,7 @@ async def run_scheduler(stack: Stack, settings: Settings, n: int, lead_s: float)
         service = bootstrap(settings)
         producer = await start_producer(settings)
         publisher = Publisher(producer, "bench")
-        relay = BatchRelay(service.sessions, outbox, publisher, batch_size=settings.campaigns_relay_batch)
+        relay = OutboxRelay(service.sessions, outbox, publisher, batch_size=settings.campaigns_relay_batch)
         scheduler = Scheduler(
             service.uow,
             evaluate=lambda rule, profile: False,

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cdpkit.consumer import BatchPolicyHandler, Consumed, ConsumerPolicy, ConsumerRunner, PoisonMessage
 from cdpkit.db import create_engine, session_factory
 from cdpkit.kafka import Publisher, start_producer
+from cdpkit.outbox import OutboxRelay
 from schemas.campaigns import SendEvent
 from schemas.topics import CAMPAIGN_SENDS, CUSTOMER_EVENTS, PROFILE_SNAPSHOTS, SEGMENT_EVENTS
-from services.campaigns.adapters.relay import BatchRelay
 from services.campaigns.adapters.tables import outbox
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
 from services.campaigns.delivery import Deliverer
@@ -57,7 +57,7 @@ class Worker:
     intake: ConsumerRunner
     delivery: ConsumerRunner
     scheduler: Scheduler
-    relay: BatchRelay
+    relay: OutboxRelay
 
 
 async def bootstrap_worker(settings: Settings) -> Worker:
@@ -65,7 +65,7 @@ async def bootstrap_worker(settings: Settings) -> Worker:
     service = bootstrap(settings)
     service.producer = await start_producer(settings)
     publisher = Publisher(service.producer, settings.service_name)
-    relay = BatchRelay(service.sessions, outbox, publisher, batch_size=settings.campaigns_relay_batch)
+    relay = OutboxRelay(service.sessions, outbox, publisher, batch_size=settings.campaigns_relay_batch)
     scheduler = Scheduler(
         service.uow,
         evaluate=holds,
