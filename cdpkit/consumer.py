@@ -29,6 +29,7 @@ from cdpkit.logging import log_context
 from cdpkit.metrics import CONSUMED, CONSUMER_LATENCY, CONSUMER_RETRIES, DEAD_LETTERED
 from cdpkit.settings import ServiceSettings
 from cdpkit.tracing import consumer_span, header_dicts
+from schemas.envelope import workspace_of_key
 from schemas.topics import topic
 
 log = logging.getLogger(__name__)
@@ -62,13 +63,6 @@ class Consumed:
             headers,
             record.timestamp,
         )
-
-
-def workspace_of(message: Consumed) -> str | None:
-    """The workspace a message belongs to, for the logs: topics are keyed `<workspace>:<…>`."""
-    if message.key and b":" in message.key:
-        return message.key.split(b":", 1)[0].decode(errors="replace")
-    return None
 
 
 # A handler returns its outcome for the metrics: "ok", or "duplicate" when the event was seen before.
@@ -120,7 +114,7 @@ class PolicyHandler:
         request_id = message.headers.get("x-request-id", b"").decode() or None
         labels = (self.service, message.topic, self.group_id)
         with (
-            log_context(event_id=event_id, request_id=request_id, workspace_id=workspace_of(message)),
+            log_context(event_id=event_id, request_id=request_id, workspace_id=workspace_of_key(message.key)),
             consumer_span(self.service, message.topic, self.group_id, (message.headers,)),
         ):
             for attempt in range(1, self.policy.max_attempts + 1):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, workspace_key
 
 MAX_PROMPT_CHARS = 2000
 # pydantic itself refuses lone surrogates (they cannot be stored or sent back as UTF-8).
@@ -113,4 +113,4 @@ class AiResponded(Envelope):
 
 def ai_key(workspace_id: str, correlation_id: str) -> bytes:
     """Kafka key of both topics: a request and its answer land in the same partition number."""
-    return f"{workspace_id}:{correlation_id}".encode()
+    return workspace_key(workspace_id, correlation_id)

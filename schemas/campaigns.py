@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, workspace_key
 
 
 class EmailContent(BaseModel):
@@ -90,4 +90,4 @@ class DeliveryResult(Envelope):
 
 def send_key(workspace_id: str, customer_id: str) -> bytes:
     """Kafka key: one customer's messages stay in order."""
-    return f"{workspace_id}:{customer_id}".encode()
+    return workspace_key(workspace_id, customer_id)

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, workspace_key
 
 
 class StockLevel(BaseModel):
@@ -45,4 +45,4 @@ def stock_event_id(workspace_id: str, product_id: str, kind: str, seq: str) -> s
 
 def product_key(workspace_id: str, product_id: str) -> bytes:
     """Kafka key: one product's stock events stay in order."""
-    return f"{workspace_id}:{product_id}".encode()
+    return workspace_key(workspace_id, product_id)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, workspace_key
 
 JsonObject = dict[str, Any]
 
@@ -88,4 +88,4 @@ class CustomerEvent(Envelope):
 
 def customer_event_key(workspace_id: str, customer_key: str) -> bytes:
     """Kafka key: one customer's events land on one partition, in order."""
-    return f"{workspace_id}:{customer_key}".encode()
+    return workspace_key(workspace_id, customer_key)

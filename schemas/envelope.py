@@ -31,3 +31,15 @@ class Envelope(BaseModel):
     schema_version: int = Field(default=1, ge=1)
     occurred_at: datetime = Field(description="When it happened at the source (clock skew corrected).")
     received_at: datetime = Field(default_factory=utcnow, description="When the platform first received it.")
+
+
+def workspace_key(workspace_id: str, local_id: str) -> bytes:
+    """Every topic's Kafka key: `{workspace_id}:{id within it}`, so one subject's messages stay in order."""
+    return f"{workspace_id}:{local_id}".encode()
+
+
+def workspace_of_key(key: bytes | None) -> str | None:
+    """The workspace a message's key names, if it is a `workspace_key`."""
+    if key and b":" in key:
+        return key.split(b":", 1)[0].decode(errors="replace")
+    return None

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, workspace_key
 
 RfmSegment = Literal[
     "Champions",
@@ -88,4 +88,4 @@ class ProfileSnapshot(Envelope):
 
 def profile_key(workspace_id: str, customer_id: str) -> bytes:
     """Kafka key of the compacted snapshot topic: the latest snapshot per customer survives."""
-    return f"{workspace_id}:{customer_id}".encode()
+    return workspace_key(workspace_id, customer_id)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, workspace_key
 
 MembershipCause = Literal["change", "sweep", "recompute", "deleted"]
 
@@ -49,7 +49,7 @@ def membership_event_id(workspace_id: str, segment_id: str, customer_id: str, ki
 
 def segment_key(workspace_id: str, customer_id: str) -> bytes:
     """Kafka key: one customer's memberships stay in order, next to their profile changes."""
-    return f"{workspace_id}:{customer_id}".encode()
+    return workspace_key(workspace_id, customer_id)
 
 
 def membership_type(entered: bool) -> Literal["segment.entered", "segment.exited"]:
