@@ -132,7 +132,13 @@ def start_worker(stack: Stack, **env: str) -> tuple[subprocess.Popen[bytes], int
         env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), **env},
         start_new_session=True,
     )
-    wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), bool, timeout_s=30, interval_s=0.3)
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), bool, timeout_s=30, interval_s=0.3)
+    except BaseException:
+        # The caller's try/finally has not begun yet: a worker that never became ready is ours to kill.
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     return proc, port
 
 
