@@ -17,10 +17,10 @@ from cdpkit.pagination import Cursor, Limit, Page, id_cursor, page_of
 from cdpkit.tenancy import WorkspaceId
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
 from services.campaigns.domain.flow import InlineTemplate
-from services.campaigns.domain.templates import check_template
 from services.campaigns.entrypoints.deps import ResourceId, Service, new_id
 from services.campaigns.entrypoints.flows import set_status
 from services.campaigns.entrypoints.metrics import Metrics, metrics_of
+from services.campaigns.entrypoints.templates import require_compiles
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 CampaignStatus = Literal["draft", "active", "paused", "completed"]
@@ -92,9 +92,7 @@ async def create_campaign(
         if body.flow_id and await uow.definitions.flow(workspace_id, body.flow_id) is None:
             raise InvalidInput(f"no flow {body.flow_id!r} in this workspace")
         if body.template is not None:
-            parts = body.template.model_dump()
-            if problems := {k: p for k, v in parts.items() if (p := check_template(v))}:
-                raise InvalidInput("the template does not compile", details=problems)
+            require_compiles(body.template.subject, body.template.html, body.template.text)
         values = body.model_dump(exclude={"template"})
         values["template"] = body.template.model_dump() if body.template else None
         await uow.definitions.add_campaign(workspace_id, campaign_id, values)
