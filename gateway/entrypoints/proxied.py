@@ -153,6 +153,7 @@ class GatewayApp(FastAPI):
 
     fast_lane: ASGIApp | None = None  # set by `open_fast_lane` once the middleware is in place
     cors: bool = False
+    lane_service: str = "gateway"  # the `service` label of the lane's HTTP metrics
 
     def open_fast_lane(self, max_body_bytes: int, exempt_prefixes: tuple[str, ...], service: str) -> None:
         """Serve the proxied routes in front of the middleware stack from now on."""
