@@ -132,10 +132,9 @@ async def _move(service: Service, workspace_id: str, campaign_id: str, to: Campa
         if row["status"] == "completed":
             raise Conflict("the campaign is completed")
         await uow.definitions.update_campaign(workspace_id, campaign_id, {"status": to})
+        if row["kind"] == "flow":  # the campaign and its flow change together or not at all
+            await set_status(uow, workspace_id, row["flow_id"], "active" if to == "active" else "paused")
         await uow.commit()
-    if row["kind"] == "flow":
-        await set_status(service, workspace_id, row["flow_id"], "active" if to == "active" else "paused")
-    async with service.uow() as uow:
         return _public(await _row(uow, workspace_id, campaign_id))
 
 

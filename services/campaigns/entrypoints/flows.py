@@ -158,23 +158,27 @@ async def delete_flow(flow_id: ResourceId, workspace_id: WorkspaceId, service: S
     return Response(status_code=204)
 
 
-async def set_status(service: Service, workspace_id: str, flow_id: str, status: FlowStatus) -> FlowPublic:
-    """Activate or pause a flow: a paused flow enrolls no one, and its due steps wait."""
+async def set_status(uow: CampaignUnitOfWork, workspace_id: str, flow_id: str, status: FlowStatus) -> None:
+    """Activate or pause a flow in the caller's transaction: a paused flow enrolls no one, its steps wait."""
+    await _row(uow, workspace_id, flow_id, lock=True)
+    await uow.definitions.update_flow(workspace_id, flow_id, {"status": status})
+
+
+async def _change_status(service: Service, workspace_id: str, flow_id: str, status: FlowStatus) -> FlowPublic:
     async with service.uow() as uow:
-        await _row(uow, workspace_id, flow_id, lock=True)
-        await uow.definitions.update_flow(workspace_id, flow_id, {"status": status})
+        await set_status(uow, workspace_id, flow_id, status)
         await uow.commit()
         return _public(await _row(uow, workspace_id, flow_id))
 
 
 @router.post("/{flow_id}/activate", response_model=FlowPublic, summary="Activate a flow")
 async def activate_flow(flow_id: ResourceId, workspace_id: WorkspaceId, service: Service) -> FlowPublic:
-    return await set_status(service, workspace_id, flow_id, "active")
+    return await _change_status(service, workspace_id, flow_id, "active")
 
 
 @router.post("/{flow_id}/pause", response_model=FlowPublic, summary="Pause a flow")
 async def pause_flow(flow_id: ResourceId, workspace_id: WorkspaceId, service: Service) -> FlowPublic:
-    return await set_status(service, workspace_id, flow_id, "paused")
+    return await _change_status(service, workspace_id, flow_id, "paused")
 
 
 @router.get(
