@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from cdpkit.consumer import Consumed, Handler, PoisonMessage
 from cdpkit.errors import CdpError
-from cdpkit.kafka import Publisher, encode
+from cdpkit.kafka import Publisher, encode, standard_headers
 from schemas.ai import AiRequested, AiResponded, AiResponse, GenerationError, ai_key
 from schemas.envelope import utcnow
 from schemas.topics import AI_RESPONSES
@@ -53,7 +53,7 @@ def request_handler(deps: Deps, publisher: Publisher) -> Handler:
             AI_RESPONSES.name,
             ai_key(request.workspace_id, request.payload.correlation_id),
             encode(event),
-            [("event-id", event.event_id.encode()), ("event-type", event.type.encode())],
+            standard_headers(event.type, event.event_id),
         )
         return response.outcome
 

@@ -164,12 +164,13 @@ def test_a_request_on_kafka_is_answered_on_kafka_with_its_correlation_id(
         def answered(records: list[Any]) -> bool:
             return any(orjson.loads(r.value)["payload"]["correlation_id"] == correlation_id for r in records)
 
-        records = await read_since(settings.kafka_bootstrap_servers, since, answered, timeout_s=30)
-        return [orjson.loads(r.value) for r in records]
+        return await read_since(settings.kafka_bootstrap_servers, since, answered, timeout_s=30)
 
-    responses = [r for r in asyncio.run(exchange()) if r["payload"]["correlation_id"] == correlation_id]
+    read = [(orjson.loads(r.value), dict(r.headers)) for r in asyncio.run(exchange())]
+    responses = [(v, h) for v, h in read if v["payload"]["correlation_id"] == correlation_id]
     assert responses, "no answer on cdp.ai-responses.v1"
-    answer = responses[0]
+    answer, headers = responses[0]
+    assert headers["type"] == b"ai.responded" and headers["event-id"] == answer["event_id"].encode()
     assert answer["type"] == "ai.responded" and answer["workspace_id"] == workspace_id
     assert answer["event_id"] == f"ai.responded:{request.event_id}"
     assert answer["payload"]["outcome"] == "ok" and answer["payload"]["segment"]["estimated_count"] == 1
