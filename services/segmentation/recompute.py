@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from schemas.rules import Rule
 from schemas.segments import MembershipCause
 from services.segmentation.adapters.memberships import Recomputed
+from services.segmentation.adapters.tables import SCHEMA
 from services.segmentation.adapters.unit_of_work import SegmentationUnitOfWork, Stores
 from services.segmentation.domain.sql import compile_rule, member_query
 from services.segmentation.messages import membership_message
 from services.segmentation.segment_cache import active
 
 log = logging.getLogger(__name__)
-SCHEMA = "segmentation"
 
 
 async def recompute_segment(

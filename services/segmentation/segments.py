@@ -16,10 +16,11 @@ from typing import Any
 from cdpkit.errors import InvalidInput, NotFound
 from schemas.rules import FieldCatalogue, Rule, RuleError, parse_rule
 from services.segmentation.adapters.segment_rows import SegmentRow
+from services.segmentation.adapters.tables import SCHEMA
 from services.segmentation.adapters.unit_of_work import SegmentationUnitOfWork
 from services.segmentation.domain.sql import compile_rule, count_query, member_query
 from services.segmentation.messages import membership_message
-from services.segmentation.recompute import SCHEMA, recompute_segment
+from services.segmentation.recompute import recompute_segment
 
 CATALOGUE = FieldCatalogue()
 

@@ -10,8 +10,8 @@ import asyncpg
 import orjson
 
 from schemas.rules.catalogue import json_type_of
+from services.segmentation.adapters.tables import SCHEMA as S
 
-S = "segmentation"
 QUARTILES = (25.0, 50.0, 75.0, 90.0)
 SAMPLE = 1000
 EVENT_SAMPLE = 5000

@@ -14,9 +14,9 @@ import asyncpg
 import orjson
 
 from cdpkit.outbox import OutboxMessage, encode_headers
+from services.segmentation.adapters.tables import SCHEMA as S
 from services.segmentation.domain.membership import Change, Stored
 
-S = "segmentation"
 CustomerKey = tuple[str, str]
 
 

@@ -15,9 +15,9 @@ import asyncpg
 import orjson
 
 from schemas.profiles import Profile
+from services.segmentation.adapters.tables import SCHEMA as S
 from services.segmentation.domain.sql import profile_columns
 
-S = "segmentation"
 CustomerKey = tuple[str, str]  # (workspace_id, customer_id)
 _JSON_TYPES = {"jsonb", "json"}
 

@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-S = "segmentation"
+from services.segmentation.adapters.tables import SCHEMA as S
+
 _COLUMNS = "workspace_id, id, name, description, rule::text, tags::text, version, created_at, updated_at"
 
 
