@@ -42,11 +42,13 @@ def new_customer(gateway: httpx.Client, admin: dict[str, str], write: tuple[str,
     return profile
 
 
-async def enter_segment(publisher: Publisher, workspace_id: str, segment_id: str, profile: Json) -> str:
-    """Produce `segment.entered` as segmentation would; its event id."""
+async def enter_segment(
+    publisher: Publisher, workspace_id: str, segment_id: str, profile: Json, entry: int = 1
+) -> str:
+    """Produce the customer's `entry`-th `segment.entered` as segmentation would; its event id."""
     customer_id = profile["customer_id"]
     event = SegmentEvent(
-        event_id=membership_event_id(workspace_id, segment_id, customer_id, "entered", 1),
+        event_id=membership_event_id(workspace_id, segment_id, customer_id, "entered", entry),
         workspace_id=workspace_id,
         type="segment.entered",
         occurred_at=utcnow(),
@@ -179,35 +181,10 @@ async def test_segment_entry_enrolls_emails_waits_and_branches(
 
     # The same entry delivered again, and a second entry: `never` enrolls once, sends nothing more.
     await enter_segment(publisher, workspace_id, segment_id, ann)
-    event = await _second_entry(publisher, workspace_id, segment_id, ann)
+    event = await enter_segment(publisher, workspace_id, segment_id, ann, entry=2)
     await asyncio.sleep(3)
     assert len(enrollments(gateway, admin_headers, flow_id)) == 1, event
     assert len(emails(gateway, admin_headers, ann["email"])) == 2
-
-
-async def _second_entry(publisher: Publisher, workspace_id: str, segment_id: str, profile: Json) -> str:
-    customer_id = profile["customer_id"]
-    event = SegmentEvent(
-        event_id=membership_event_id(workspace_id, segment_id, customer_id, "entered", 2),
-        workspace_id=workspace_id,
-        type="segment.entered",
-        occurred_at=utcnow(),
-        payload=SegmentMembership(
-            segment_id=segment_id,
-            segment_name="New customers",
-            rule_version=1,
-            customer_id=customer_id,
-            cause="change",
-            profile_version=profile["version"],
-        ),
-    )
-    await publisher.publish(
-        SEGMENT_EVENTS.name,
-        segment_key(workspace_id, customer_id),
-        encode(event),
-        standard_headers(event.type, event.event_id),
-    )
-    return event.event_id
 
 
 async def test_an_exit_event_ends_an_enrollment_and_its_emails(
