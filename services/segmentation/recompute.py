@@ -35,7 +35,7 @@ async def recompute_segment(
     cause: MembershipCause,
     now: datetime,
 ) -> list[Recomputed]:
-    """Bring one segment's memberships in line with its rule; publish and size what changed."""
+    """Bring one segment's memberships in line with its rule; publish what changed (the caller sizes it)."""
     compiled = compile_rule(rule, SCHEMA)
     changes = await stores.memberships.recompute(
         member_query(compiled, SCHEMA), compiled.params, workspace_id, segment_id, now
@@ -55,8 +55,6 @@ async def recompute_segment(
             for r in changes
         ]
     )
-    if changes or cause == "recompute":
-        await stores.memberships.record_size(workspace_id, segment_id, now)
     return changes
 
 
@@ -68,14 +66,13 @@ async def sweep_workspace(stores: Stores, workspace_id: str, now: datetime, *, r
         segment = active(row)
         if segment is None:
             continue
+        changes = []
         if segment.needs_sweep:
             changes = await recompute_segment(
                 stores, workspace_id, row.id, row.name, row.version, segment.rule, "sweep", now
             )
             changed += len(changes)
-            if changes:
-                continue  # its size was just recorded
-        if record_sizes:
+        if changes or record_sizes:
             await stores.memberships.record_size(workspace_id, row.id, now)
     return changed
 

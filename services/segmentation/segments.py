@@ -70,7 +70,7 @@ async def create_segment(
         await stores.read_model.lock_workspaces([workspace_id])
         await stores.segments.insert(row)
         changes = await recompute_segment(stores, workspace_id, row.id, name, 1, parsed, "recompute", now)
-        size = await stores.memberships.size(workspace_id, row.id)
+        size = await stores.memberships.record_size(workspace_id, row.id, now)
         await uow.commit()
     return Saved(row, size, entered=len(changes))
 
@@ -106,7 +106,9 @@ async def update_segment(
             )
             entered = sum(1 for m in moves if m.change.entered)
             exited = len(moves) - entered
-        size = await stores.memberships.size(workspace_id, segment_id)
+            size = await stores.memberships.record_size(workspace_id, segment_id, now)
+        else:
+            size = await stores.memberships.size(workspace_id, segment_id)
         await uow.commit()
     return Saved(updated, size, entered, exited)
 
