@@ -42,17 +42,18 @@ def configure_tracing(service: str, processor: Any = None) -> bool:
     global _tracer, _provider, _service, _PROPAGATOR
     if _tracer is not None:
         return True
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
     if processor is None:
+        # Checked before any import: with tracing off, the SDK is never loaded.
         if not (
             os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
             or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         ):
             return False
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
         processor = BatchSpanProcessor(_otlp_exporter())
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     _PROPAGATOR = TraceContextTextMapPropagator()
