@@ -16,6 +16,7 @@ from cdpkit.tenancy import WorkspaceId
 from schemas.rules import FieldCatalogue
 from services.segmentation.adapters.catalogue_reads import observe
 from services.segmentation.bootstrap import SegmentationService
+from services.segmentation.entrypoints.deps import service_of
 from services.segmentation.entrypoints.models import (
     CataloguePublic,
     EventPublic,
@@ -27,11 +28,6 @@ from services.segmentation.entrypoints.models import (
 router = APIRouter(prefix="/api/segments", tags=["segments"])
 CSV_CHUNK = 5000
 CSV_COLUMNS = ("customer_id", "user_id", "email", "entered_at")
-
-
-def service_of(request: Request) -> SegmentationService:
-    service: SegmentationService = request.app.state.service
-    return service
 
 
 @router.get("/fields", response_model=CataloguePublic, summary="What rules can name, with examples from here")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from cdpkit.errors import NotFound
 from cdpkit.pagination import Cursor, Limit, Page, id_cursor, page_of
 from cdpkit.tenancy import WorkspaceId
-from services.segmentation.bootstrap import SegmentationService
+from services.segmentation.entrypoints.deps import service_of
 from services.segmentation.entrypoints.models import (
     PreviewPublic,
     PreviewRequest,
@@ -18,11 +18,6 @@ from services.segmentation.entrypoints.models import (
 from services.segmentation.segments import create_segment, delete_segment, preview, update_segment
 
 router = APIRouter(prefix="/api/segments", tags=["segments"])
-
-
-def service_of(request: Request) -> SegmentationService:
-    service: SegmentationService = request.app.state.service
-    return service
 
 
 @router.post(
