@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import secrets
@@ -143,47 +144,60 @@ async def time_sql(connection: asyncpg.Connection, call: SqlCall, calls: int) ->
 
 
 class OwnDatabase:
-    """A PostgreSQL of the bench's own, started and stopped with the launcher's components."""
+    """A PostgreSQL of the bench's own, started and stopped with the launcher's components.
 
-    def __init__(self) -> None:
-        self.layout = Layout("bench-analytics", Ports(0, 0, PG_PORT, 0, API_PORT - 2))
+    `name` names its state (.cdp/bench-<name>/) and API process; `module` is the benchmark whose
+    `--serve` runs that process (bench/orders_latency.py shares this with its own ports).
+    """
+
+    def __init__(
+        self,
+        name: str = "analytics",
+        pg_port: int = PG_PORT,
+        api_port: int = API_PORT,
+        module: str = "bench.analytics_latency",
+    ) -> None:
+        self.name, self.module = name, module
+        self.pg_port, self.api_port = pg_port, api_port
+        self.layout = Layout(f"bench-{name}", Ports(0, 0, pg_port, 0, api_port - 2))
         self.password = secrets.token_urlsafe(16)
         self.procs: list[Proc] = []
-        self.dsn = f"postgresql://cdp:{self.password}@127.0.0.1:{PG_PORT}/cdp"
+        self.dsn = f"postgresql://cdp:{self.password}@127.0.0.1:{pg_port}/cdp"
 
     def up(self) -> None:
         self.layout.prepare()
         stop_leftovers(self.layout.pids)
-        for port in (PG_PORT, API_PORT):
+        for port in (self.pg_port, self.api_port):
             if port_open(port):
-                raise RuntimeError(f"port {port} is taken: is another analytics benchmark running?")
+                raise RuntimeError(f"port {port} is taken: is another {self.name} benchmark running?")
         shutil.rmtree(self.layout.root / "postgres", ignore_errors=True)
         postgres = components.postgres(self.layout, self.password, durable=False)
         postgres.start()
         self.procs.append(postgres)
-        components.wait_for_postgres(postgres, PG_PORT, self.password)
+        components.wait_for_postgres(postgres, self.pg_port, self.password)
         settings = ServiceSettings(database_url=self.dsn.replace("postgresql://", "postgresql+asyncpg://"))
         upgrade(REPO / "services" / "profile" / "migrations", settings)
 
     def serve_api(self) -> str:
-        """Start the profile API process serving the analytics; its URL."""
+        """Start the profile API process (`<module> --serve`); its URL."""
         env = {
             "DATABASE_URL": self.dsn.replace("postgresql://", "postgresql+asyncpg://"),
             "CDP_ENV": "test",
             "CDP_INTERNAL_TOKEN": INTERNAL_TOKEN,
-            "HTTP_PORT": str(API_PORT),
+            "HTTP_PORT": str(self.api_port),
             "LOG_LEVEL": "WARNING",
         }
+        name = f"profile-{self.name}"
         proc = Proc(
-            "profile-analytics",
-            [sys.executable, "-m", "bench.analytics_latency", "--serve"],
-            self.layout.logs / "profile-analytics.log",
-            self.layout.pids / "60-profile-analytics.pid",
+            name,
+            [sys.executable, "-m", self.module, "--serve"],
+            self.layout.logs / f"{name}.log",
+            self.layout.pids / f"60-{name}.pid",
             env=env,
         )
         proc.start()
         self.procs.append(proc)
-        url = f"http://127.0.0.1:{API_PORT}"
+        url = f"http://127.0.0.1:{self.api_port}"
         wait_until(proc.name, lambda: answers(f"{url}/healthz"), 60, proc)
         return url
 
@@ -193,14 +207,15 @@ class OwnDatabase:
         self.procs.clear()
 
 
-def serve() -> None:
-    """The profile service's app with the analytics router, its database only (no Kafka producer)."""
+def serve(router: str = "analytics") -> None:
+    """The profile service's app with one router of its entrypoints, its database only (no Kafka producer)."""
     from cdpkit.db import ping
     from cdpkit.http import create_app
     from cdpkit.http import serve as run
     from services.profile.bootstrap import bootstrap
-    from services.profile.entrypoints import analytics
     from services.profile.settings import Settings
+
+    routes = importlib.import_module(f"services.profile.entrypoints.{router}").router
 
     settings = Settings()
 
@@ -217,7 +232,7 @@ def serve() -> None:
     app = create_app(
         settings=settings,
         title="CDP profile service",
-        routers=[analytics.router],
+        routers=[routes],
         checks=checks,
         lifespan=lifespan,
     )

@@ -20,11 +20,7 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
-import shutil
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -33,24 +29,17 @@ from typing import Any
 
 import asyncpg
 import httpx
-from fastapi import FastAPI
 
-from bench.analytics_latency import OwnDatabase, percentiles
+from bench.analytics_latency import INTERNAL_TOKEN, OwnDatabase, SqlCall, percentiles, serve, time_sql
 from bench.analytics_load import load, today_midnight
 from bench.harness import log, run_meta
-from cdpkit.migrations import upgrade
 from cdpkit.pagination import decode_cursor
-from cdpkit.settings import ServiceSettings
-from deploy.launcher import components
-from deploy.launcher.layout import REPO, Layout, Ports
-from deploy.launcher.processes import Proc, answers, port_open, stop_leftovers, wait_until
 from services.profile.adapters.orders_queries import OrderFilter, list_orders
 
 RESULTS = Path(__file__).parent / "results" / "orders_latency.json"
 WORKSPACE = "bench-orders"
 TARGET_P95_MS = 100.0
 PG_PORT, API_PORT = 26435, 26006
-INTERNAL_TOKEN = secrets.token_urlsafe(16)
 Case = tuple[str, dict[str, Any], OrderFilter, str]
 
 
@@ -75,81 +64,6 @@ def cases(end: datetime, customer: str) -> list[Case]:
     ]
 
 
-class OrdersDatabase(OwnDatabase):
-    """The analytics benchmark's own PostgreSQL, on ports and state of this benchmark."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.layout = Layout("bench-orders", Ports(0, 0, PG_PORT, 0, API_PORT - 2))
-        self.dsn = f"postgresql://cdp:{self.password}@127.0.0.1:{PG_PORT}/cdp"
-
-    def up(self) -> None:
-        self.layout.prepare()
-        stop_leftovers(self.layout.pids)
-        for port in (PG_PORT, API_PORT):
-            if port_open(port):
-                raise RuntimeError(f"port {port} is taken: is another orders benchmark running?")
-        shutil.rmtree(self.layout.root / "postgres", ignore_errors=True)
-        postgres = components.postgres(self.layout, self.password, durable=False)
-        postgres.start()
-        self.procs.append(postgres)
-        components.wait_for_postgres(postgres, PG_PORT, self.password)
-        settings = ServiceSettings(database_url=self.dsn.replace("postgresql://", "postgresql+asyncpg://"))
-        upgrade(REPO / "services" / "profile" / "migrations", settings)
-
-    def serve_api(self) -> str:
-        env = {
-            "DATABASE_URL": self.dsn.replace("postgresql://", "postgresql+asyncpg://"),
-            "CDP_ENV": "test",
-            "CDP_INTERNAL_TOKEN": INTERNAL_TOKEN,
-            "HTTP_PORT": str(API_PORT),
-            "LOG_LEVEL": "WARNING",
-        }
-        proc = Proc(
-            "profile-orders",
-            [sys.executable, "-m", "bench.orders_latency", "--serve"],
-            self.layout.logs / "profile-orders.log",
-            self.layout.pids / "60-profile-orders.pid",
-            env=env,
-        )
-        proc.start()
-        self.procs.append(proc)
-        url = f"http://127.0.0.1:{API_PORT}"
-        wait_until(proc.name, lambda: answers(f"{url}/healthz"), 60, proc)
-        return url
-
-
-def serve() -> None:
-    """The profile service's app with the orders router and the database only."""
-    from cdpkit.db import ping
-    from cdpkit.http import create_app
-    from cdpkit.http import serve as run
-    from services.profile.bootstrap import bootstrap
-    from services.profile.entrypoints import orders
-    from services.profile.settings import Settings
-
-    settings = Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.service = bootstrap(settings)
-        yield
-        await app.state.service.close()
-
-    def checks() -> dict[str, Any]:
-        service = getattr(app.state, "service", None)
-        return {"postgres": lambda: ping(service.engine)} if service else {}
-
-    app = create_app(
-        settings=settings,
-        title="CDP profile service",
-        routers=[orders.router],
-        checks=checks,
-        lifespan=lifespan,
-    )
-    run(lambda: app, settings)
-
-
 async def time_api(client: httpx.AsyncClient, params: dict[str, Any], calls: int) -> list[float]:
     samples = []
     for _ in range(calls):
@@ -160,16 +74,9 @@ async def time_api(client: httpx.AsyncClient, params: dict[str, Any], calls: int
     return samples
 
 
-async def time_sql(
-    connection: asyncpg.Connection, where: OrderFilter, sort: str, after: list[Any] | None, calls: int
-) -> list[float]:
-    samples = []
-    for _ in range(calls):
-        began = asyncio.get_running_loop().time()
-        async with connection.transaction(isolation="repeatable_read", readonly=True):
-            await list_orders(connection, WORKSPACE, where, sort, after, 51)
-        samples.append((asyncio.get_running_loop().time() - began) * 1000)
-    return samples
+def sql_call(where: OrderFilter, sort: str, after: list[Any] | None) -> SqlCall:
+    """The API's query for one page (51 rows: 50 and a look-ahead), for `time_sql`."""
+    return lambda connection: list_orders(connection, WORKSPACE, where, sort, after, 51)
 
 
 async def deep_cursor(client: httpx.AsyncClient, pages: int) -> str:
@@ -182,7 +89,7 @@ async def deep_cursor(client: httpx.AsyncClient, pages: int) -> str:
     return str(cursor)
 
 
-async def measure(database: OrdersDatabase, args: argparse.Namespace) -> dict[str, Any]:
+async def measure(database: OwnDatabase, args: argparse.Namespace) -> dict[str, Any]:
     end = today_midnight()
     log(f"loading {args.customers:,} customers and ~{args.orders:,} orders with COPY")
     loaded = await load(database.dsn, WORKSPACE, args.customers, args.orders, end, log)
@@ -204,7 +111,10 @@ async def measure(database: OrdersDatabase, args: argparse.Namespace) -> dict[st
             for name, params, where, sort in measured:
                 ways = [
                     ("api", partial(time_api, client, params, args.calls)),
-                    ("sql", partial(time_sql, connection, where, sort, after.get(name), args.calls)),
+                    (
+                        "sql",
+                        partial(time_sql, connection, sql_call(where, sort, after.get(name)), args.calls),
+                    ),
                 ]
                 for way, run in ways if number % 2 == 0 else list(reversed(ways)):
                     results.setdefault(name, {}).setdefault(way, []).extend(await run())
@@ -245,9 +155,9 @@ def main() -> int:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve()
+        serve("orders")
         return 0
-    database = OrdersDatabase()
+    database = OwnDatabase("orders", PG_PORT, API_PORT, "bench.orders_latency")
     load_before = os.getloadavg()
     try:
         database.up()
