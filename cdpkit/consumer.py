@@ -330,11 +330,6 @@ class ConsumerRunner:
             offsets, self._pending = self._pending, {}
             await self._consumer.commit(offsets)
 
-    async def record_lag(self) -> None:
-        """Ask the broker for the end of every assigned partition and record how far behind we are."""
-        if self._consumer is not None:
-            await self.lag.measure(self._consumer)
-
 
 class _CommitOnRevoke(ConsumerRebalanceListener):
     """Commits what was handled before partitions move to another replica, to limit redelivery."""

@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from starlette.requests import Request
-from starlette.responses import Response
+from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -96,11 +94,6 @@ SCHEDULER_LATENESS = Histogram(
     ["service"],
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
-
-
-def metrics_response(_: Request) -> Response:
-    """The /metrics endpoint body in Prometheus text format."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 class HttpMetricsMiddleware:
