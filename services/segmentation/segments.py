@@ -17,7 +17,7 @@ from cdpkit.errors import InvalidInput, NotFound
 from schemas.rules import FieldCatalogue, Rule, RuleError, parse_rule
 from services.segmentation.adapters.segment_rows import SegmentRow
 from services.segmentation.adapters.tables import SCHEMA
-from services.segmentation.adapters.unit_of_work import SegmentationUnitOfWork
+from services.segmentation.adapters.unit_of_work import SegmentationUnitOfWork, Stores
 from services.segmentation.domain.sql import compile_rule, count_query, member_query
 from services.segmentation.messages import membership_message
 from services.segmentation.recompute import recompute_segment
@@ -83,10 +83,7 @@ async def update_segment(
     now = datetime.now(UTC)
     async with uow:
         stores = await uow.stores()
-        await stores.read_model.lock_workspaces([workspace_id])
-        row = await stores.segments.get(workspace_id, segment_id, lock=True)
-        if row is None:
-            raise NotFound(f"no segment {segment_id!r} in this workspace")
+        row = await _locked(stores, workspace_id, segment_id)
         rule_changed = parsed is not None and changes["rule"] != row.rule
         updated = replace(
             row,
@@ -118,10 +115,7 @@ async def delete_segment(uow: SegmentationUnitOfWork, workspace_id: str, segment
     now = datetime.now(UTC)
     async with uow:
         stores = await uow.stores()
-        await stores.read_model.lock_workspaces([workspace_id])
-        row = await stores.segments.get(workspace_id, segment_id, lock=True)
-        if row is None:
-            raise NotFound(f"no segment {segment_id!r} in this workspace")
+        row = await _locked(stores, workspace_id, segment_id)
         await stores.segments.delete(workspace_id, segment_id, now)
         gone = await stores.memberships.exit_all(workspace_id, segment_id, now)
         await stores.memberships.publish(
@@ -134,6 +128,15 @@ async def delete_segment(uow: SegmentationUnitOfWork, workspace_id: str, segment
         )
         await uow.commit()
     return len(gone)
+
+
+async def _locked(stores: Stores, workspace_id: str, segment_id: str) -> SegmentRow:
+    """The segment, row-locked under the workspace's lock; a 404 if there is none."""
+    await stores.read_model.lock_workspaces([workspace_id])
+    row = await stores.segments.get(workspace_id, segment_id, lock=True)
+    if row is None:
+        raise NotFound(f"no segment {segment_id!r} in this workspace")
+    return row
 
 
 async def preview(uow: SegmentationUnitOfWork, workspace_id: str, rule: Any, sample_size: int) -> Preview:
