@@ -126,10 +126,15 @@ class HttpMetricsMiddleware:
 _HTTP_CHILDREN: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
 
 
+def route_template(scope: Scope) -> str | None:
+    """The matched route's template (`/api/customers/{customer_id}`), or None before or without a match."""
+    route = scope.get("route")
+    return getattr(route, "path_format", None) or getattr(route, "path", None)
+
+
 def observe_request(service: str, scope: Scope, status: int, started: float) -> None:
     """Count and time one request, labelled by its route template (bounded cardinality)."""
-    route = scope.get("route")
-    template = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
+    template = route_template(scope) or "unmatched"
     method = scope.get("method", "GET")
     labels = (service, method, template, status)
     children = _HTTP_CHILDREN.get(labels)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cdpkit.metrics import route_template
+
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Tracer
@@ -208,8 +210,7 @@ def end_server_span(span: Any, scope: Scope, status: int) -> None:
     """Name the span by its route template (bounded cardinality) and record the status."""
     if span is None:
         return
-    route = scope.get("route")
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    template = route_template(scope)
     if template:
         span.update_name(f"{scope.get('method', 'GET')} {template}")
         span.set_attribute("http.route", template)
