@@ -10,11 +10,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from cdpkit.errors import CdpError
 from schemas.ai import CampaignDraft, OfferDraft, SegmentDraft
-from schemas.rules import RuleError, parse_rule
+from schemas.rules import FieldCatalogue, RuleError, parse_rule
 from services.ai.adapters.openai_model import Completion
 from services.ai.adapters.platform import Knowledge
 from services.ai.domain.drafts import draft_campaign, segment_draft
@@ -35,7 +37,10 @@ from services.ai.errors import InvalidModelOutput, PromptRefused
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = TypeVar("P", bound=BaseModel)
 PLANNER = "planner"
+# A model whose answer is invalid is shown every problem and asked again this many times.
+REPAIR_ROUNDS = 1
 
 
 class Model(Protocol):
@@ -113,30 +118,32 @@ async def _logged(
 async def _ask(
     model: Model,
     entry: Generation,
-    messages: list[dict[str, str]],
-    name: str,
-    schema: dict[str, Any],
-    check: Callable[[str], tuple[T | None, list[dict[str, Any]]]],
-) -> T:
-    """The model's valid answer, with one repair round that shows it every problem found."""
+    kind: Literal["segment", "campaign"],
+    prompt: str,
+    knowledge: Knowledge,
+    proposal: type[P],
+    check: Callable[[str, FieldCatalogue], tuple[P | None, list[dict[str, Any]]]],
+) -> P:
+    """The model's valid proposal for the prompt, with one repair round that shows it every problem."""
     usage: Usage = entry.usage
-    answer = await model.complete(messages, name, schema)
-    usage.add(answer.prompt_tokens, answer.completion_tokens)
-    found, errors = check(answer.text)
-    if found is not None:
-        return found
-    entry.validation_errors += errors
-    repair = [
-        *messages,
-        {"role": "assistant", "content": answer.text[:20000]},
-        {"role": "user", "content": repair_message(errors)},
+    messages = [
+        {"role": "system", "content": system_prompt(kind, knowledge.described, _names(knowledge))},
+        {"role": "user", "content": user_message(prompt)},
     ]
-    answer = await model.complete(repair, name, schema)
-    usage.add(answer.prompt_tokens, answer.completion_tokens)
-    found, errors = check(answer.text)
-    if found is not None:
-        return found
-    entry.validation_errors += errors
+    schema = proposal.model_json_schema()
+    errors: list[dict[str, Any]] = []
+    for _ in range(1 + REPAIR_ROUNDS):
+        answer = await model.complete(messages, kind, schema)
+        usage.add(answer.prompt_tokens, answer.completion_tokens)
+        found, errors = check(answer.text, knowledge.catalogue)
+        if found is not None:
+            return found
+        entry.validation_errors += errors
+        messages = [
+            *messages,
+            {"role": "assistant", "content": answer.text[:20000]},
+            {"role": "user", "content": repair_message(errors)},
+        ]
     raise InvalidModelOutput(
         "the model's answer was not valid, even after a repair round", details=errors[:50]
     )
@@ -196,20 +203,8 @@ async def generate_segment(prompt: str, origin: Origin, deps: Deps) -> SegmentDr
             entry.usage.attempts = 1
             draft = planned(prompt, knowledge)
         else:
-            messages = [
-                {
-                    "role": "system",
-                    "content": system_prompt("segment", knowledge.described, _names(knowledge)),
-                },
-                {"role": "user", "content": user_message(prompt)},
-            ]
             proposal = await _ask(
-                deps.model,
-                entry,
-                messages,
-                "segment",
-                SegmentProposal.model_json_schema(),
-                lambda text: check_segment(text, knowledge.catalogue),
+                deps.model, entry, "segment", prompt, knowledge, SegmentProposal, check_segment
             )
             draft = _from_proposal(proposal)
         return await _with_count(deps, origin.workspace_id, draft, knowledge)
@@ -227,20 +222,8 @@ async def generate_campaign(prompt: str, segment_id: str | None, origin: Origin,
             draft = draft_campaign(prompt, knowledge.context, segment_id)
             _check_planned(draft.segment.rule, knowledge)
         else:
-            messages = [
-                {
-                    "role": "system",
-                    "content": system_prompt("campaign", knowledge.described, _names(knowledge)),
-                },
-                {"role": "user", "content": user_message(prompt)},
-            ]
             proposal = await _ask(
-                deps.model,
-                entry,
-                messages,
-                "campaign",
-                CampaignProposal.model_json_schema(),
-                lambda text: check_campaign(text, knowledge.catalogue),
+                deps.model, entry, "campaign", prompt, knowledge, CampaignProposal, check_campaign
             )
             draft = campaign_from(proposal, segment_id)
         segment = await _with_count(deps, origin.workspace_id, draft.segment, knowledge)
