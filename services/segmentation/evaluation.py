@@ -8,7 +8,7 @@ memberships gives the entries and exits, written and published in the batch's tr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,7 +73,9 @@ async def evaluate_touched(
     profiles = {k: work.touched[k].profile for k in candidates if work.touched[k].profile is not None}
     profiles |= await stores.read_model.profiles(k for k in candidates if k not in profiles)
     names = {key: indexes[key[0]].events_read_by(segment_ids) for key, segment_ids in candidates.items()}
-    events = await stores.read_model.events((k for k in candidates if names.get(k)), _union(names.values()))
+    events = await stores.read_model.events(
+        (k for k in candidates if names.get(k)), set[str]().union(*names.values())
+    )
     stored = await stores.memberships.stored(candidates)
     resolved: dict[str, Mapping[tuple[str, float], float]] = {}
     changes: list[tuple[str, Change]] = []
@@ -112,10 +114,3 @@ async def evaluate_touched(
     await stores.memberships.write(changes)
     await stores.memberships.publish(messages)
     return changes
-
-
-def _union(sets: Iterable[Iterable[str]]) -> set[str]:
-    found: set[str] = set()
-    for names in sets:
-        found.update(names)
-    return found
