@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemas.rules import Rule, events_of, fields_of, is_time_relative, percentiles_of
+from schemas.rules.catalogue import TRAIT_PREFIX
 
 TRAITS = "traits"
 
@@ -65,7 +66,7 @@ class SegmentIndex:
             index.segments[segment.id] = segment
             for name in segment.fields:
                 index.by_field.setdefault(name, set()).add(segment.id)
-                if name.startswith(TRAITS + "."):
+                if name.startswith(TRAIT_PREFIX):
                     # The profile reports any trait change as `traits`: it must reach these too.
                     index.by_field.setdefault(TRAITS, set()).add(segment.id)
             for event in segment.events:
