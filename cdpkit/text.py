@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import orjson
 from pydantic import AfterValidator
 
+from cdpkit.errors import InvalidInput
+
 
 def unstorable_reason(value: str) -> str | None:
     """Why PostgreSQL would refuse this string, or None."""
@@ -17,6 +19,14 @@ def unstorable_reason(value: str) -> str | None:
     except UnicodeEncodeError:
         return "is not valid Unicode (a lone surrogate)"
     return None
+
+
+def storable(value: str | None) -> str | None:
+    """The text itself, refused with a 400 when PostgreSQL could not store it (path and query values)."""
+    reason = None if value is None else unstorable_reason(value)
+    if reason:
+        raise InvalidInput(f"text {reason}")
+    return value
 
 
 def _storable(value: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cdpkit.text import find_unstorable
+from cdpkit.errors import InvalidInput
+from cdpkit.text import find_unstorable, storable
 
 
 @pytest.mark.parametrize(
@@ -25,3 +26,14 @@ def test_unstorable_text_is_found_with_its_path(document: object, found: str) ->
 )
 def test_storable_documents_pass(document: object) -> None:
     assert find_unstorable(document) is None
+
+
+def test_storable_refuses_what_postgresql_cannot_store_with_a_400() -> None:
+    assert storable("plain") == "plain"
+    assert storable(None) is None
+    for bad in ("a\x00b", "\ud800"):
+        with pytest.raises(InvalidInput) as refused:
+            storable(bad)
+        assert refused.value.status == 400
+    with pytest.raises(InvalidInput, match="text contains a NUL character"):
+        storable("\x00")

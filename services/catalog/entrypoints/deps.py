@@ -76,10 +76,3 @@ Range = Annotated[Period, Depends(period_of)]
 def trend(value: float, previous: float) -> float | None:
     """Relative change from `previous` to `value`, 4 decimals; None when previous is 0."""
     return round((value - previous) / previous, 4) if previous else None
-
-
-def storable(value: str | None) -> str | None:
-    """The text, refused (400) when PostgreSQL could not store it."""
-    if value is not None and "\x00" in value:
-        raise InvalidInput("text contains a NUL character")
-    return value

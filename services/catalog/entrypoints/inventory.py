@@ -10,11 +10,12 @@ from fastapi import APIRouter, Request, Response
 from cdpkit.errors import Conflict, NotFound
 from cdpkit.pagination import Cursor, Limit, Page, id_cursor, page_of
 from cdpkit.tenancy import WorkspaceId
+from cdpkit.text import storable
 from services.catalog.adapters import inventory_store as inventory
 from services.catalog.adapters import products_store as products
 from services.catalog.adapters.unit_of_work import CatalogUnitOfWork
 from services.catalog.domain.cover import cover_of, window_start
-from services.catalog.entrypoints.deps import service_of, storable, today, transaction
+from services.catalog.entrypoints.deps import service_of, today, transaction
 from services.catalog.entrypoints.models import (
     AdjustmentCreate,
     AdjustmentPublic,

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 
 from cdpkit.errors import NotFound
 from cdpkit.tenancy import WorkspaceId
+from cdpkit.text import storable
 from services.catalog.adapters import metrics_queries as queries
 from services.catalog.adapters import products_store as products
-from services.catalog.entrypoints.deps import Range, storable, transaction, trend
+from services.catalog.entrypoints.deps import Range, transaction, trend
 from services.catalog.entrypoints.models import Figures, ProductMetrics, TopProduct, TopProducts
 
 router = APIRouter(tags=["product metrics"])

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from cdpkit.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from cdpkit.pagination import Cursor, Limit, Page, id_cursor, page_of
 from cdpkit.tenancy import WorkspaceId
+from cdpkit.text import storable
 from services.catalog.adapters import products_store as products
 from services.catalog.domain.product_csv import CsvRefused, parse_products_csv
-from services.catalog.entrypoints.deps import service_of, storable, transaction
+from services.catalog.entrypoints.deps import service_of, transaction
 from services.catalog.entrypoints.models import ImportResult, ProductCreate, ProductPublic, ProductUpdate
 
 router = APIRouter(prefix="/api/products", tags=["products"])

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from cdpkit.errors import InvalidInput, NotFound
 from cdpkit.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from cdpkit.tenancy import WorkspaceId
+from cdpkit.text import storable
 from services.profile.adapters.analytics_rows import STATUSES
 from services.profile.adapters.orders_queries import (
     OrderFilter,
@@ -120,8 +121,8 @@ async def list_all(
         completed_to=_midnight(period.end) if period and end else None,
         min_amount=min_amount,
         max_amount=max_amount,
-        product=_text(product),
-        category=_text(category),
+        product=storable(product),
+        category=storable(category),
     )
     after = _position(cursor)
     async with reader(request) as connection:
@@ -141,7 +142,7 @@ async def list_all(
 @router.get("/{order_id}", response_model=OrderDetail, summary="One order: its lines and status history")
 async def get_one(request: Request, workspace_id: WorkspaceId, order_id: str) -> OrderDetail:
     async with reader(request) as connection:
-        row = await get_order(connection, workspace_id, _text(order_id) or "")
+        row = await get_order(connection, workspace_id, storable(order_id) or "")
         if row is None:
             raise NotFound(f"no order {order_id!r} in this workspace")
         items = await order_items(connection, workspace_id, row["customer_id"], row["order_id"])
@@ -207,9 +208,3 @@ def _position(cursor: str | None) -> list[Any] | None:
     if len(position) != 3 or not all(isinstance(p, str) for p in position):
         raise InvalidInput("cursor is not valid", details={"cursor": cursor})
     return position
-
-
-def _text(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise InvalidInput("text contains a NUL character")
-    return value
