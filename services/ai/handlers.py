@@ -21,7 +21,7 @@ from services.ai.adapters.openai_model import Completion
 from services.ai.adapters.platform import Knowledge
 from services.ai.domain.drafts import draft_campaign, segment_draft
 from services.ai.domain.flows import EmailPlan, build_flow, inert
-from services.ai.domain.generation import Generation, Usage
+from services.ai.domain.generation import Generation, Outcome, Usage
 from services.ai.domain.planner import PromptNotUnderstood, plan_segment
 from services.ai.domain.proposals import (
     CampaignProposal,
@@ -36,6 +36,7 @@ from services.ai.domain.proposals import (
 from services.ai.errors import InvalidModelOutput, PromptRefused
 
 log = logging.getLogger(__name__)
+_OUTCOMES: dict[type[CdpError], Outcome] = {PromptRefused: "refused", InvalidModelOutput: "invalid"}
 T = TypeVar("T")
 P = TypeVar("P", bound=BaseModel)
 PLANNER = "planner"
@@ -95,14 +96,8 @@ async def _logged(
     started = time.perf_counter()
     try:
         return await run(entry)
-    except PromptRefused as error:
-        entry.outcome, entry.error = "refused", error.message
-        raise
-    except InvalidModelOutput as error:
-        entry.outcome, entry.error = "invalid", error.message
-        raise
     except CdpError as error:
-        entry.outcome, entry.error = "error", error.message
+        entry.outcome, entry.error = _OUTCOMES.get(type(error), "error"), error.message
         raise
     except Exception as error:
         entry.outcome, entry.error = "error", repr(error)[:1000]
