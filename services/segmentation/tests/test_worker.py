@@ -27,9 +27,8 @@ from services.segmentation.tests.worker_helpers import (
     published,
     segment_offsets,
     snapshot,
-    track,
 )
-from tests.factories import unique
+from tests.factories import track_event, unique
 
 VALUABLE = {"field": "lifetime_value", "op": "gte", "value": 500}
 VIP = {"field": "traits.vip", "op": "eq", "value": True}
@@ -111,10 +110,14 @@ async def test_track_events_that_arrive_before_their_customer_count_once_the_sna
     workspace = unique("ws")
     repeat = await segment(service, workspace, REPEAT_BUYER)
     worker = Worker(service)
-    await worker.apply(track(workspace, "u1", "Order Completed"), track(workspace, "u1", "Product Viewed"))
+    await worker.apply(
+        track_event(workspace, "u1", "Order Completed"), track_event(workspace, "u1", "Product Viewed")
+    )
     assert await memberships(service, workspace) == {}
 
-    await worker.apply(snapshot(workspace, "c1", 1, user_id="u1"), track(workspace, "u1", "Order Completed"))
+    await worker.apply(
+        snapshot(workspace, "c1", 1, user_id="u1"), track_event(workspace, "u1", "Order Completed")
+    )
     assert await memberships(service, workspace) == {(repeat, "c1"): (1, True)}
 
 
@@ -127,9 +130,9 @@ async def test_a_merge_moves_the_events_and_memberships_and_an_erasure_exits_and
     await worker.apply(
         snapshot(workspace, "anon-c", 1, anonymous_ids=["a1"]),
         snapshot(workspace, "known-c", 1, user_id="u1"),
-        track(workspace, "u1", "Order Completed"),
+        track_event(workspace, "u1", "Order Completed"),
     )
-    await worker.apply(track(workspace, "u1", "Order Completed"))
+    await worker.apply(track_event(workspace, "u1", "Order Completed"))
     assert await memberships(service, workspace) == {(repeat, "known-c"): (1, True)}
     since = await segment_offsets(settings.kafka_bootstrap_servers)
 

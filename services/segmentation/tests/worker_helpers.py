@@ -1,19 +1,16 @@
-"""Test data and probes for the segmentation worker's tests: snapshots, track events, memberships."""
+"""Test data and probes for the segmentation worker's tests: snapshots, memberships, published events."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
 from aiokafka import TopicPartition
 
-from schemas.customer_events import CustomerEvent, Track
 from schemas.envelope import utcnow
 from schemas.profiles import Profile, ProfileSnapshot
 from schemas.topics import SEGMENT_EVENTS
 from services.segmentation.bootstrap import SegmentationService
-from tests.factories import unique
 from tests.kafka_tools import end_offsets, read_since
 
 
@@ -29,19 +26,6 @@ def snapshot(
         occurred_at=now,
         payload=profile,
         changed_fields=changed or [],
-    )
-
-
-def track(
-    workspace_id: str, user_id: str, event: str, at: datetime | None = None, **properties: Any
-) -> CustomerEvent:
-    message_id = unique("msg")
-    return CustomerEvent(
-        event_id=message_id,
-        workspace_id=workspace_id,
-        type="track",
-        occurred_at=at or utcnow(),
-        payload=Track(message_id=message_id, user_id=user_id, event=event, properties=properties),
     )
 
 
