@@ -25,6 +25,8 @@ from cdpkit.http import create_app
 from deploy.launcher.smtp_sink.settings import Settings
 
 KEEP_PER_ADDRESS = 500
+# Message-IDs remembered for dedupe; the oldest are forgotten, or the sink would hold every mail forever.
+KEEP_MESSAGE_IDS = 20_000
 WORKSPACE_HEADER = "X-CDP-Workspace"
 
 
@@ -45,6 +47,8 @@ class Mailbox:
                 mail["copies"] += 1  # kept once, but the sender's resend shows
             return
         kept = self.seen.setdefault(message_id, []) if message_id else []
+        if len(self.seen) > KEEP_MESSAGE_IDS:
+            del self.seen[next(iter(self.seen))]
         self.received += 1
         html, text = _part(parsed, "html"), _part(parsed, "plain")
         for address in recipients:
