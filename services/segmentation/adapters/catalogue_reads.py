@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from schemas.rules.catalogue import json_type_of
+from schemas.rules.catalogue import TRAIT_PREFIX, json_type_of
 from services.segmentation.adapters.tables import SCHEMA as S
 
 QUARTILES = (25.0, 50.0, 75.0, 90.0)
@@ -47,7 +47,7 @@ async def observe(
             _add_example(examples.setdefault(name, []), value)
         for trait, value in (orjson.loads(row[0]) if row[0] else {}).items():
             trait_values.setdefault(trait, []).append(value)
-            _add_example(examples.setdefault(f"traits.{trait}", []), value)
+            _add_example(examples.setdefault(TRAIT_PREFIX + trait, []), value)
     percentiles: dict[str, dict[str, float]] = {}
     if numeric_fields:
         aggregates = ", ".join(
