@@ -19,7 +19,7 @@ from schemas.ai import CampaignDraft, OfferDraft, SegmentDraft
 from schemas.rules import FieldCatalogue, RuleError, parse_rule
 from services.ai.adapters.openai_model import Completion
 from services.ai.adapters.platform import Knowledge
-from services.ai.domain.drafts import draft_campaign, segment_draft
+from services.ai.domain.drafts import draft_campaign, flow_name, segment_draft, trigger_warnings
 from services.ai.domain.flows import EmailPlan, build_flow, inert
 from services.ai.domain.generation import Generation, Outcome, Usage
 from services.ai.domain.planner import PromptNotUnderstood, plan_segment
@@ -233,7 +233,7 @@ def campaign_from(proposal: CampaignProposal, segment_id: str | None) -> Campaig
     offer = proposal.offer.model_dump(exclude_none=True) if proposal.offer else None
     emails = [EmailPlan(inert(e.subject), inert(e.body), e.wait_days) for e in proposal.emails]
     flow = build_flow(
-        f"{proposal.goal.replace('_', ' ').capitalize()}: {segment.name}",
+        flow_name(proposal.goal, segment.name),
         emails,
         offer=offer,
         segment_id=segment_id,
@@ -250,5 +250,5 @@ def campaign_from(proposal: CampaignProposal, segment_id: str | None) -> Campaig
         send_time=proposal.send_time.model_copy(update={"reason": inert(proposal.send_time.reason)}),
         content_ideas=[inert(i)[:500] for i in proposal.content_ideas],
         rationale=inert(proposal.rationale),
-        warnings=[] if segment_id else ["save the segment first and put its id in the flow's trigger"],
+        warnings=trigger_warnings(segment_id),
     )

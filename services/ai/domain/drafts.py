@@ -22,6 +22,16 @@ def segment_draft(plan: SegmentPlan) -> SegmentDraft:
     )
 
 
+def flow_name(goal: str, segment_name: str) -> str:
+    """The flow's name: its goal in words, then its audience."""
+    return f"{goal.replace('_', ' ').capitalize()}: {segment_name}"
+
+
+def trigger_warnings(segment_id: str | None) -> list[str]:
+    """A warning while the flow's trigger still holds the placeholder instead of a saved segment's id."""
+    return [] if segment_id else ["save the segment first and put its id in the flow's trigger"]
+
+
 def _cut(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
@@ -60,15 +70,12 @@ def draft_campaign(prompt: str, context: PlannerContext, segment_id: str | None 
         )
         for n, wait in enumerate(waits)
     ]
-    name = f"{playbook.goal.replace('_', ' ').capitalize()}: {segment.name}"
     flow = build_flow(
-        name,
+        flow_name(playbook.goal, segment.name),
         emails,
         offer=offer,
         segment_id=segment_id,
-        send_at=None
-        if playbook.day_of_week is None and playbook.goal == "abandoned_cart"
-        else playbook.local_time,
+        send_at=None if playbook.goal == "abandoned_cart" else playbook.local_time,
         ends_on_purchase=playbook.ends_on_purchase,
         reentry_days=playbook.reentry_days,
     )
@@ -78,7 +85,6 @@ def draft_campaign(prompt: str, context: PlannerContext, segment_id: str | None 
         f"Offer: {words}. Cadence: {len(emails)} emails, the first at the send time"
         f"{', then ' + cadence if cadence else ''}."
     )
-    warnings = [] if segment_id else ["save the segment first and put its id in the flow's trigger"]
     return CampaignDraft(
         segment=segment,
         flow=flow,
@@ -90,5 +96,5 @@ def draft_campaign(prompt: str, context: PlannerContext, segment_id: str | None 
         ),
         content_ideas=ideas,
         rationale=rationale,
-        warnings=warnings,
+        warnings=trigger_warnings(segment_id),
     )
