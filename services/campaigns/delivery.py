@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -40,11 +41,14 @@ class Permanent(Exception):
     """A delivery that will never succeed (refused recipient, 4xx from a webhook): do not retry."""
 
 
+# Without CDP_INTERNAL_TOKEN (refused in production) links are signed with a key of this process only.
+_UNSET_SECRET = secrets.token_bytes(32)
+
+
 def unsubscribe_url(settings: Settings, workspace_id: str, customer_id: str) -> str:
     """The customer's unsubscribe link; its token proves it was made here."""
-    secret = (
-        settings.cdp_internal_token.get_secret_value() if settings.cdp_internal_token else "dev"
-    ).encode()
+    token = settings.cdp_internal_token
+    secret = token.get_secret_value().encode() if token else _UNSET_SECRET
     token = hmac.new(secret, f"{workspace_id}:{customer_id}".encode(), hashlib.sha256).hexdigest()[:32]
     return f"{settings.public_base_url}/api/outbox/unsubscribe/{workspace_id}/{customer_id}/{token}"
 
