@@ -140,16 +140,17 @@ class OutboxRelay:
     async def _record_backlog(self, session: AsyncSession, claimed: int, oldest: datetime) -> None:
         service = self.publisher.service
         OUTBOX_OLDEST_AGE.labels(service).set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
-        backlog = claimed
-        # A full batch may hide more: count them, at most every few seconds (a count scans the table).
-        # The claimed rows are already deleted in this transaction, so the count is what is left.
-        if claimed >= self.batch_size and time.monotonic() - self._counted_at >= BACKLOG_COUNT_EVERY_S:
-            self._counted_at = time.monotonic()
-            left = (await session.execute(select(func.count()).select_from(self.outbox))).scalar_one()
-            backlog = claimed + left
-        elif claimed >= self.batch_size:
+        if claimed < self.batch_size:
+            OUTBOX_BACKLOG.labels(service).set(claimed)
             return
-        OUTBOX_BACKLOG.labels(service).set(backlog)
+        # A full batch may hide more: count them, at most every few seconds (a count scans the table);
+        # in between, the gauge keeps the last count.
+        if time.monotonic() - self._counted_at < BACKLOG_COUNT_EVERY_S:
+            return
+        self._counted_at = time.monotonic()
+        # The claimed rows are already deleted in this transaction, so the count is what is left.
+        left = (await session.execute(select(func.count()).select_from(self.outbox))).scalar_one()
+        OUTBOX_BACKLOG.labels(service).set(claimed + left)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
