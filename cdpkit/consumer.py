@@ -28,7 +28,7 @@ from cdpkit.lag import LagMeter, observe_event_age
 from cdpkit.logging import log_context
 from cdpkit.metrics import CONSUMED, CONSUMER_LATENCY, CONSUMER_RETRIES, DEAD_LETTERED
 from cdpkit.settings import ServiceSettings
-from cdpkit.tracing import consumer_span, header_dicts
+from cdpkit.tracing import consumer_span
 from schemas.envelope import workspace_of_key
 from schemas.topics import topic
 
@@ -210,7 +210,7 @@ class BatchPolicyHandler:
             return
         started = time.perf_counter()
         try:
-            with consumer_span(self.service, messages[0].topic, self.group_id, header_dicts(messages)):
+            with consumer_span(self.service, messages[0].topic, self.group_id, [m.headers for m in messages]):
                 outcomes = await self.handler(messages)
         except Exception as error:
             # Halving keeps partition order and finds a bad message in log2(n) extra transactions.

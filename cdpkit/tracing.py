@@ -15,7 +15,7 @@ context (the others of a batch are links).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -244,8 +244,3 @@ class TracingMiddleware:
                 await self.app(scope, receive, send_wrapper)
             finally:
                 end_server_span(span, scope, status)
-
-
-def header_dicts(messages: Iterable[Any]) -> list[Mapping[str, bytes]]:
-    """The headers of consumed messages, for `consumer_span`."""
-    return [message.headers for message in messages]
