@@ -18,6 +18,7 @@ import httpx
 
 from cdpkit.tenancy import INTERNAL_TOKEN_HEADER, WORKSPACE_HEADER
 from schemas.rules import FieldCatalogue
+from schemas.rules.catalogue import TRAIT_PREFIX
 from services.ai.domain.entities import PlannerContext
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class Platform:
 def catalogue_of(described: dict[str, Any]) -> FieldCatalogue:
     """The catalogue segmentation described: profile fields, and the traits and events it has seen."""
     traits = {
-        t["name"].removeprefix("traits."): t.get("type", "any")
+        t["name"].removeprefix(TRAIT_PREFIX): t.get("type", "any")
         for t in described.get("traits", [])
         if isinstance(t.get("name"), str)
     }
