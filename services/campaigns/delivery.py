@@ -47,8 +47,8 @@ _UNSET_SECRET = secrets.token_bytes(32)
 
 def unsubscribe_url(settings: Settings, workspace_id: str, customer_id: str) -> str:
     """The customer's unsubscribe link; its token proves it was made here."""
-    token = settings.cdp_internal_token
-    secret = token.get_secret_value().encode() if token else _UNSET_SECRET
+    shared = settings.cdp_internal_token
+    secret = shared.get_secret_value().encode() if shared else _UNSET_SECRET
     token = hmac.new(secret, f"{workspace_id}:{customer_id}".encode(), hashlib.sha256).hexdigest()[:32]
     return f"{settings.public_base_url}/api/outbox/unsubscribe/{workspace_id}/{customer_id}/{token}"
 
