@@ -4,11 +4,6 @@ commit and its offset commit, and the low_stock event relayed once from the outb
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Any
@@ -18,8 +13,6 @@ import pytest
 
 from cdpkit.kafka import Publisher, encode, standard_headers, start_producer
 from cdpkit.settings import ServiceSettings
-from deploy.launcher.layout import REPO
-from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from schemas.customer_events import CustomerEvent, customer_event_key
 from schemas.topics import CATALOG_EVENTS, CUSTOMER_EVENTS
@@ -27,8 +20,9 @@ from services.catalog.adapters import inventory_store
 from services.catalog.bootstrap import CatalogService, bootstrap
 from services.catalog.handlers import CoverPolicy, apply_order_events
 from services.catalog.settings import Settings
+from tests.crash_tools import killed_before_its_offset_commit, redeliver, stack_worker_stopped
 from tests.factories import eventually, track_event, unique, wait_for
-from tests.kafka_tools import committed_and_end, end_offsets, read_since
+from tests.kafka_tools import end_offsets, read_since
 
 POLICY = CoverPolicy(threshold_days=7.0, window_days=28)
 
@@ -117,41 +111,11 @@ async def test_a_redelivered_kafka_message_moves_stock_once(
     assert await position(catalog, workspace, product) == (-3, 3)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_worker(stack: Stack, **env: str) -> subprocess.Popen[bytes]:
-    port = free_port()
-    log = (stack.layout.logs / f"catalog-crash-test-{port}.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.catalog", "worker"],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), **env},
-        start_new_session=True,
-    )
-    wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), bool, timeout_s=30, interval_s=0.3)
-    return proc
-
-
-def offsets(settings: ServiceSettings) -> tuple[int, int]:
-    return asyncio.run(committed_and_end(settings.kafka_bootstrap_servers, "catalog", CUSTOMER_EVENTS.name))
-
-
 @pytest.fixture
 def stack_worker_paused(stack: Stack) -> Iterator[None]:
     """Stops the stack's catalog worker (the test runs its own in the same group), then restarts it."""
-    [worker] = [proc for proc in stack.procs if proc.name == "catalog-worker"]
-    worker.stop()
-    yield
-    worker.start()
-    wait_for(
-        lambda: answers(stack.service_url("catalog-worker") + "/readyz"), bool, timeout_s=30, interval_s=0.3
-    )
+    with stack_worker_stopped(stack, "catalog-worker"):
+        yield
 
 
 def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_moves_stock_once(
@@ -160,23 +124,11 @@ def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_moves
     workspace, product = unique("ws"), unique("p")
     events = [sale(workspace, f"u{i}", f"o{i}", product, 2) for i in range(20)]
     events.append(track_event(workspace, "u0", "Order Cancelled", order_id="o0"))
-    # An hour between offset commits: the effect is durable long before its offset is.
-    doomed = start_worker(stack, CONSUMER_COMMIT_INTERVAL_MS=str(3_600_000))
-    try:
+    with killed_before_its_offset_commit(stack, settings, "catalog", CUSTOMER_EVENTS.name):
         asyncio.run(send(settings, *events))
         wait_for(lambda: position_now(settings, workspace, product), lambda p: p == (-38, 38), timeout_s=30)
-        committed, end = offsets(settings)
-        assert committed < end, "the offsets must still be uncommitted when the worker dies"
-    finally:
-        os.killpg(doomed.pid, signal.SIGKILL)
-        doomed.wait()
 
-    survivor = start_worker(stack)
-    try:
-        wait_for(lambda: offsets(settings), lambda o: o[0] == o[1], timeout_s=30)
-    finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=20)
+    redeliver(stack, settings, "catalog", CUSTOMER_EVENTS.name)
     assert position_now(settings, workspace, product) == (-38, 38)
 
 

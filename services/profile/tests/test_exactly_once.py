@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -16,8 +11,6 @@ from sqlalchemy import func, select
 
 from cdpkit.kafka import Publisher, encode, standard_headers, start_producer
 from cdpkit.settings import ServiceSettings
-from deploy.launcher.layout import REPO
-from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from schemas.customer_events import CustomerEvent, customer_event_key
 from schemas.topics import CUSTOMER_EVENTS, PROFILE_SNAPSHOTS
@@ -25,8 +18,9 @@ from services.profile.adapters.tables import events
 from services.profile.bootstrap import ProfileService, bootstrap
 from services.profile.handlers import fold_batch
 from services.profile.settings import Settings
+from tests.crash_tools import killed_before_its_offset_commit, redeliver, running_worker, stack_worker_stopped
 from tests.factories import eventually, identify_event, track_event, unique, wait_for
-from tests.kafka_tools import committed_and_end, end_offsets, read_all, read_since
+from tests.kafka_tools import end_offsets, read_all, read_since
 
 
 @pytest.fixture
@@ -115,77 +109,20 @@ def customer_now(settings: ServiceSettings, workspace_id: str, ref: str) -> tupl
     return asyncio.run(read())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_worker(stack: Stack, **env: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    log = (stack.layout.logs / f"crash-test-worker-{port}.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.profile", "worker"],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), **env},
-        start_new_session=True,
-    )
-    try:
-        wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), bool, timeout_s=30, interval_s=0.3)
-    except BaseException:
-        # The caller's try/finally has not begun yet: a worker that never became ready is ours to kill.
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    return proc, port
-
-
 def fold_then_kill(
     stack: Stack, settings: ServiceSettings, events: list[CustomerEvent], folded: Callable[[], bool]
 ) -> None:
     """A worker that commits no offset folds `events` until `folded()`; killed with its offsets pending."""
-    # An hour between offset commits: the effect is durable long before its offset is.
-    doomed, _ = start_worker(stack, CONSUMER_COMMIT_INTERVAL_MS=str(3_600_000))
-    try:
+    with killed_before_its_offset_commit(stack, settings, "profile", CUSTOMER_EVENTS.name):
         asyncio.run(send(settings, *events))
         wait_for(folded, bool, timeout_s=30)
-        committed, end = asyncio.run(
-            committed_and_end(settings.kafka_bootstrap_servers, "profile", CUSTOMER_EVENTS.name)
-        )
-        assert committed < end, "the offsets must still be uncommitted when the worker dies"
-    finally:
-        os.killpg(doomed.pid, signal.SIGKILL)
-        doomed.wait()
-
-
-def redeliver(stack: Stack, settings: ServiceSettings) -> None:
-    """A fresh worker gets what the killed one left uncommitted; stopped once it committed it all."""
-    survivor, _ = start_worker(stack)
-    try:
-        wait_for(
-            lambda: asyncio.run(
-                committed_and_end(settings.kafka_bootstrap_servers, "profile", CUSTOMER_EVENTS.name)
-            ),
-            lambda offsets: offsets[0] == offsets[1],
-            timeout_s=30,
-        )
-    finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=20)
 
 
 @pytest.fixture
 def stack_worker_paused(stack: Stack) -> Iterator[None]:
     """Stops the stack's own profile worker (the test runs its own in the same group), then restarts it."""
-    [worker] = [proc for proc in stack.procs if proc.name == "profile-worker"]
-    worker.stop()
-    yield
-    worker.start()
-    wait_for(
-        lambda: answers(stack.service_url("profile-worker") + "/readyz"), bool, timeout_s=30, interval_s=0.3
-    )
+    with stack_worker_stopped(stack, "profile-worker"):
+        yield
 
 
 def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_changes_nothing_twice(
@@ -198,7 +135,7 @@ def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_chang
         [identify_event(workspace, user, first_name="Crash")],
         lambda: customer_now(settings, workspace, user) is not None,
     )
-    redeliver(stack, settings)
+    redeliver(stack, settings, "profile", CUSTOMER_EVENTS.name)
 
     assert customer_now(settings, workspace, user) == (1, 1, 1)
     snapshots = asyncio.run(read_all(settings.kafka_bootstrap_servers, PROFILE_SNAPSHOTS.name, expect=1))
@@ -225,7 +162,7 @@ def test_a_worker_killed_after_committing_a_whole_batch_refolds_none_of_it(
             c is not None and c[0] == 4 for c in (customer_now(settings, workspace, u) for u in users)
         ),
     )
-    redeliver(stack, settings)
+    redeliver(stack, settings, "profile", CUSTOMER_EVENTS.name)
 
     assert [customer_now(settings, workspace, u) for u in users] == [(4, 4, 4)] * len(users)
 
@@ -253,8 +190,7 @@ def test_a_poison_message_inside_a_batch_is_dead_lettered_alone(
 
     dlq_before = asyncio.run(end_offsets(settings.kafka_bootstrap_servers, CUSTOMER_EVENTS.dlq))
     asyncio.run(produce())  # produced while no worker runs: the next worker gets all 11 in one fetch
-    worker, _ = start_worker(stack)
-    try:
+    with running_worker(stack, "profile"):
         wait_for(lambda: customer_now(settings, workspace, user), lambda c: c is not None and c[0] == 10)
         # Segmentation, campaigns and catalog consume the topic too and dead-letter the poison into the
         # same DLQ: count only the copies the profile worker's group wrote.
@@ -265,9 +201,6 @@ def test_a_poison_message_inside_a_batch_is_dead_lettered_alone(
                 lambda records: len(dead_lettered_by_profile(records)) >= 1,
             )
         )
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=20)
     assert customer_now(settings, workspace, user) == (10, 10, 10)
     assert [r.value for r in dead_lettered_by_profile(dead)] == [b'{"not": "an event"}']
 

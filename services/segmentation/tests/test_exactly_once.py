@@ -7,11 +7,6 @@ snapshot is delivered or the batch replayed).
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,8 +14,6 @@ import pytest
 
 from cdpkit.kafka import Publisher, encode, standard_headers, start_producer
 from cdpkit.settings import ServiceSettings
-from deploy.launcher.layout import REPO
-from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from schemas.profiles import ProfileSnapshot, profile_key
 from schemas.segments import membership_event_id
@@ -29,8 +22,8 @@ from services.segmentation.bootstrap import bootstrap
 from services.segmentation.segments import create_segment
 from services.segmentation.settings import Settings
 from services.segmentation.tests.worker_helpers import memberships, published, segment_offsets, snapshot
+from tests.crash_tools import killed_before_its_offset_commit, redeliver, stack_worker_stopped
 from tests.factories import unique, wait_for
-from tests.kafka_tools import committed_and_end
 
 GROUP = "segmentation"
 VALUABLE = {"field": "lifetime_value", "op": "gte", "value": 500}
@@ -76,40 +69,11 @@ def members_of(settings: ServiceSettings, workspace_id: str) -> dict[tuple[str, 
     return dict(run(settings, lambda service: memberships(service, workspace_id)))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_worker(stack: Stack, **env: str) -> subprocess.Popen[bytes]:
-    port = free_port()
-    log = (stack.layout.logs / f"segmentation-crash-test-{port}.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.segmentation", "worker"],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), **env},
-        start_new_session=True,
-    )
-    wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), bool, timeout_s=30, interval_s=0.3)
-    return proc
-
-
 @pytest.fixture
 def stack_worker_paused(stack: Stack) -> Iterator[None]:
     """Stops the stack's segmentation worker (the test runs its own in the same group), then restarts it."""
-    [worker] = [proc for proc in stack.procs if proc.name == "segmentation-worker"]
-    worker.stop()
-    yield
-    worker.start()
-    wait_for(
-        lambda: answers(stack.service_url("segmentation-worker") + "/readyz"),
-        bool,
-        timeout_s=30,
-        interval_s=0.3,
-    )
+    with stack_worker_stopped(stack, "segmentation-worker"):
+        yield
 
 
 def outbox_backlog(settings: ServiceSettings, workspace_id: str) -> int:
@@ -126,10 +90,6 @@ def outbox_backlog(settings: ServiceSettings, workspace_id: str) -> int:
             )
 
     return int(run(settings, work))
-
-
-def offsets_committed(settings: ServiceSettings) -> tuple[int, int]:
-    return asyncio.run(committed_and_end(settings.kafka_bootstrap_servers, GROUP, PROFILE_SNAPSHOTS.name))
 
 
 def test_a_snapshot_delivered_three_times_enters_its_customer_once(
@@ -156,24 +116,18 @@ def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_publi
     since = asyncio.run(segment_offsets(settings.kafka_bootstrap_servers))
     expected = {(segment_id, c): (1, True) for c in customers}
 
-    # An hour between offset commits: the effect is durable long before its offset is.
-    doomed = start_worker(stack, CONSUMER_COMMIT_INTERVAL_MS=str(3_600_000))
-    try:
+    with killed_before_its_offset_commit(stack, settings, "segmentation", PROFILE_SNAPSHOTS.name, GROUP):
         asyncio.run(send(settings, *[snapshot(workspace, c, 1, lifetime_value=900.0) for c in customers]))
         wait_for(lambda: members_of(settings, workspace), lambda m: m == expected, 30)
-        committed, end = offsets_committed(settings)
-        assert committed < end, "the offsets must still be uncommitted when the worker dies"
-    finally:
-        os.killpg(doomed.pid, signal.SIGKILL)
-        doomed.wait()
 
-    survivor = start_worker(stack)
-    try:
-        wait_for(lambda: offsets_committed(settings), lambda o: o[0] == o[1], timeout_s=30)
-        wait_for(lambda: outbox_backlog(settings, workspace), lambda n: n == 0, timeout_s=30)
-    finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=20)
+    redeliver(
+        stack,
+        settings,
+        "segmentation",
+        PROFILE_SNAPSHOTS.name,
+        GROUP,
+        then=lambda: wait_for(lambda: outbox_backlog(settings, workspace), lambda n: n == 0, timeout_s=30),
+    )
 
     assert members_of(settings, workspace) == expected
     events = asyncio.run(published(settings.kafka_bootstrap_servers, since, workspace, expect=len(customers)))
