@@ -1,7 +1,7 @@
 """The worker's memory of segments: rules parsed once per version, indexed per workspace.
 
-Each batch asks the store for the live segments' versions (one small query) and re-reads only the
-segments whose version moved, so a rule changed through the API is in force from the next batch.
+Each batch asks the store for the live segments' versions (one small query) and re-reads the segments
+of only the workspaces where one moved, so a rule changed through the API is in force from the next batch.
 Percentiles are looked up in the read model and reused for a while (they move slowly; the sweep
 recomputes percentile segments in full anyway).
 """
