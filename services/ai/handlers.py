@@ -10,12 +10,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from cdpkit.errors import CdpError
-from schemas.ai import CampaignDraft, OfferDraft, SegmentDraft
+from schemas.ai import CampaignDraft, GenerationKind, OfferDraft, SegmentDraft
 from schemas.rules import FieldCatalogue, RuleError, parse_rule
 from services.ai.adapters.openai_model import Completion
 from services.ai.adapters.platform import Knowledge
@@ -113,7 +113,7 @@ async def _logged(
 async def _ask(
     model: Model,
     entry: Generation,
-    kind: Literal["segment", "campaign"],
+    kind: GenerationKind,
     prompt: str,
     knowledge: Knowledge,
     proposal: type[P],

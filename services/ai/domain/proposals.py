@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from schemas.ai import OfferDraft, SendTime
+from schemas.ai import GenerationKind, OfferDraft, SendTime
 from schemas.rules import FieldCatalogue, RuleError, parse_rule
 
 MAX_LIST_IN_PROMPT = 100
@@ -63,9 +63,7 @@ Datetime ops: before after between within_last_days not_within_last_days (a whol
 "between" takes [low, high]. exists/not_exists/performed/not_performed take no value."""
 
 
-def system_prompt(
-    kind: Literal["segment", "campaign"], described: dict[str, Any], names: dict[str, Any]
-) -> str:
+def system_prompt(kind: GenerationKind, described: dict[str, Any], names: dict[str, Any]) -> str:
     """The instructions: the task, the rule language, the workspace's catalogue, and what may not change."""
     fields = [
         {k: f[k] for k in ("name", "type", "choices", "percentiles", "examples") if f.get(k)}

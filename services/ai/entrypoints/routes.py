@@ -12,7 +12,7 @@ from cdpkit.pagination import Cursor, Limit, Page, page_of, time_cursor
 from cdpkit.tenancy import WorkspaceId
 from schemas.ai import CampaignDraft, Prompt, SegmentDraft
 from services.ai.bootstrap import AiService
-from services.ai.handlers import Origin, generate_campaign, generate_segment
+from services.ai.handlers import PLANNER, Origin, generate_campaign, generate_segment
 
 router = APIRouter(prefix="/api/ai", tags=["ai"])
 
@@ -60,7 +60,7 @@ async def ping(request: Request, workspace_id: WorkspaceId) -> dict[str, Any]:
     model = service_of(request).model
     return {
         "ok": True,
-        "provider": model.provider if model else "planner",
+        "provider": model.provider if model else PLANNER,
         "model": model.model if model else None,
     }
 
