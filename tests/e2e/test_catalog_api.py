@@ -81,6 +81,8 @@ def test_products_are_created_imported_searched_changed_and_removed(
     assert gateway.get(f"/api/products/{p}cap", headers=admin).status_code == 404
     bad = gateway.post("/api/products", json={"product_id": "a/b"}, headers=admin)
     assert bad.status_code == 422 and set(bad.json()["error"]) == {"code", "message", "details"}
+    nul = gateway.get("/api/products", params={"q": "a\x00b"}, headers=admin)
+    assert nul.status_code == 400 and nul.json()["error"]["code"] == "invalid_input"
 
 
 def test_order_events_move_stock_and_make_the_metrics(gateway: httpx.Client, shop: dict[str, Any]) -> None:

@@ -130,7 +130,14 @@ def test_one_order_has_its_lines_and_status_history(gateway: httpx.Client, shop:
 
 
 def test_bad_requests_are_4xx_in_the_error_format(gateway: httpx.Client, shop: dict[str, Any]) -> None:
-    for params in ({"cursor": "not-a-cursor"}, {"status": "lost"}, {"sort": "name"}, {"min_amount": -1}):
+    bad: list[dict[str, Any]] = [
+        {"cursor": "not-a-cursor"},
+        {"status": "lost"},
+        {"sort": "name"},
+        {"min_amount": -1},
+        {"product": "a\x00b"},
+    ]
+    for params in bad:
         response = gateway.get("/api/orders", params=params, headers=shop["admin"])
         assert response.status_code in (400, 422), params
         assert set(response.json()["error"]) == {"code", "message", "details"}
@@ -154,9 +161,7 @@ def _a_order(w: Any) -> str:
 def _list(w: Any) -> None:
     order_id = _a_order(w)
     assert order_id not in [o["order_id"] for o in orders(w.gateway, w.b_admin, limit=500)]
-    assert orders(w.gateway, w.b_admin, customer=w.a_user) == [] or all(
-        o["order_id"] != order_id for o in orders(w.gateway, w.b_admin, customer=w.a_user)
-    )
+    assert order_id not in [o["order_id"] for o in orders(w.gateway, w.b_admin, customer=w.a_user)]
 
 
 def _get(w: Any) -> None:
