@@ -27,7 +27,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,14 +36,12 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from bench.harness import cpu_seconds, log, run_meta
-from bench.profile_throughput import Message, produce, stop_worker
+from bench.harness import ceiling_consumer, cpu_seconds, log, run_meta, start_worker, stop_worker
+from bench.profile_throughput import Message, produce
 from cdpkit.kafka import encode, standard_headers
 from cdpkit.settings import ServiceSettings
-from deploy.launcher.layout import REPO
-from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from schemas.customer_events import CustomerEvent, Track, customer_event_key
 from schemas.topics import CUSTOMER_EVENTS
@@ -118,13 +115,7 @@ async def ceiling(
     """Events/s, lines and CPU seconds (this process) of a bare consumer + batched updates."""
     connection = await asyncpg.connect(dsn)
     await connection.execute(CEILING_SCHEMA)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=unique("bench-ceiling"), enable_auto_commit=False
-    )
-    await consumer.start()
-    consumer.assign(list(start))
-    for tp, offset in start.items():
-        consumer.seek(tp, offset)
+    consumer = await ceiling_consumer(bootstrap, start)
     total, lines, wanted = 0, 0, sum(end[tp] - start[tp] for tp in start)
     began, cpu = time.perf_counter(), time.process_time()
     try:
@@ -172,7 +163,7 @@ async def worker_round(
     """Events/s the catalog worker applies, from its first event to its last (read from its inbox),
     the worker process's CPU seconds over the same span, and the events of that span."""
     connection = await asyncpg.connect(dsn)
-    proc = await asyncio.to_thread(start_catalog_worker, stack, port)
+    proc = await asyncio.to_thread(start_worker, stack, "catalog", port)
     try:
         first_at, first_count, first_cpu, deadline = None, 0, 0.0, time.monotonic() + 900
         while time.monotonic() < deadline:
@@ -193,28 +184,6 @@ async def worker_round(
     finally:
         await asyncio.to_thread(stop_worker, proc)
         await connection.close()
-
-
-def start_catalog_worker(stack: Stack, port: int) -> subprocess.Popen[bytes]:
-    """The catalog worker as its own process, in the stack's environment; ready when it returns."""
-    if answers(f"http://127.0.0.1:{port}/healthz"):
-        raise RuntimeError(f"port {port} is taken: a worker left by an earlier run? stop it first")
-    output = (stack.layout.logs / "bench-catalog-worker.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.catalog", "worker"],
-        cwd=REPO,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING"},
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not answers(f"http://127.0.0.1:{port}/readyz"):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            stop_worker(proc)
-            raise RuntimeError("the bench worker did not become ready")
-        time.sleep(0.2)
-    return proc
 
 
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:

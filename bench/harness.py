@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psutil
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from deploy.launcher.layout import PROFILES, REPO
-from deploy.launcher.processes import port_open
+from deploy.launcher.processes import answers, port_open
 from deploy.launcher.stack import Stack
+from tests.factories import unique
 
 
 def log(message: str) -> None:
@@ -112,6 +114,52 @@ def source_digest(folders: tuple[str, ...] = ("gateway", "cdpkit", "services")) 
         for path in sorted((REPO / folder).rglob("*.py")):
             digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def start_worker(stack: Stack, service: str, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """`python -m services.<service> worker` in the stack's environment on `port`; ready when it returns."""
+    if answers(f"http://127.0.0.1:{port}/healthz"):
+        raise RuntimeError(f"port {port} is taken: a worker left by an earlier run? stop it first")
+    with (stack.layout.logs / f"bench-{service}-worker.log").open("ab") as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}", "worker"],
+            cwd=REPO,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING", **env},
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while not answers(f"http://127.0.0.1:{port}/readyz"):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            stop_worker(proc)
+            raise RuntimeError("the bench worker did not become ready")
+        time.sleep(0.2)
+    return proc
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a worker; SIGKILL it if it has not stopped within 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def ceiling_consumer(
+    bootstrap: str, start: dict[TopicPartition, int], **options: Any
+) -> AIOKafkaConsumer:
+    """A started consumer in a group of its own (committing only when told), at `start` on each partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=unique("bench-ceiling"), enable_auto_commit=False, **options
+    )
+    await consumer.start()
+    consumer.assign(list(start))
+    for tp, offset in start.items():
+        consumer.seek(tp, offset)
+    return consumer
 
 
 def git(*args: str) -> str:

@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -34,14 +33,12 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
-from bench.harness import cpu_seconds, log, percentile, run_meta
+from bench.harness import ceiling_consumer, cpu_seconds, log, percentile, run_meta, start_worker, stop_worker
 from bench.profile_events import shop_events
 from cdpkit.kafka import encode, producer_options, standard_headers
 from cdpkit.settings import ServiceSettings
-from deploy.launcher.layout import REPO
-from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from schemas.customer_events import customer_event_key
 from schemas.topics import CUSTOMER_EVENTS
@@ -97,17 +94,9 @@ async def ceiling(
     """Events/s of a bare consumer + batched upsert over exactly the round's events."""
     connection = await asyncpg.connect(dsn)
     await connection.execute(CEILING_SCHEMA)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=unique("bench-ceiling"),
-        enable_auto_commit=False,
-        max_poll_records=2000,
-        isolation_level="read_committed",
+    consumer = await ceiling_consumer(
+        bootstrap, start, max_poll_records=2000, isolation_level="read_committed"
     )
-    await consumer.start()
-    consumer.assign(list(start))
-    for tp, offset in start.items():
-        consumer.seek(tp, offset)
     total, wanted, began = 0, sum(end[tp] - start[tp] for tp in start), time.perf_counter()
     try:
         while total < wanted:
@@ -145,36 +134,6 @@ async def ceiling(
 # ------------------------------------------------------------------------------------------- worker
 
 
-def start_worker(stack: Stack, port: int) -> subprocess.Popen[bytes]:
-    if answers(f"http://127.0.0.1:{port}/healthz"):
-        raise RuntimeError(f"port {port} is taken: a worker left by an earlier run? stop it first")
-    log = (stack.layout.logs / "bench-profile-worker.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.profile", "worker"],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING"},
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not answers(f"http://127.0.0.1:{port}/readyz"):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            stop_worker(proc)
-            raise RuntimeError("the bench worker did not become ready")
-        time.sleep(0.2)
-    return proc
-
-
-def stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 async def inbox_count(connection: asyncpg.Connection, workspace: str) -> int:
     return int(
         await connection.fetchval("SELECT count(*) FROM profile.inbox WHERE workspace_id = $1", workspace)
@@ -187,7 +146,7 @@ async def worker_round(
     """Events/s the worker (`replicas` processes, one group) folds, from its first event to its last,
     and the CPU it and PostgreSQL spent per event meanwhile (robust to a busy machine, unlike the rate)."""
     connection = await asyncpg.connect(dsn)
-    procs = [await asyncio.to_thread(start_worker, stack, port + n) for n in range(replicas)]
+    procs = [await asyncio.to_thread(start_worker, stack, "profile", port + n) for n in range(replicas)]
     postgres = next(proc for proc in stack.procs if proc.name == "postgres")
 
     def cpu() -> tuple[float, float]:
@@ -232,7 +191,7 @@ async def latency(
     count = int(rate * seconds)
     messages = await asyncio.to_thread(encoded, workspace, count + 1, max(count // 20, 50), 23)
     warm_up, messages = messages[0], messages[1:]
-    proc = await asyncio.to_thread(start_worker, stack, port)
+    proc = await asyncio.to_thread(start_worker, stack, "profile", port)
     connection = await asyncpg.connect(dsn)
     producer = AIOKafkaProducer(**producer_options(settings))
     await producer.start()

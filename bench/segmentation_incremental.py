@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -38,11 +37,9 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.harness import log, percentile, run_meta
+from bench.harness import ceiling_consumer, log, percentile, run_meta, start_worker, stop_worker
 from cdpkit.kafka import encode, producer_options, standard_headers
 from cdpkit.settings import ServiceSettings
-from deploy.launcher.layout import REPO
-from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from schemas.profiles import Profile, ProfileSnapshot, profile_key
 from schemas.topics import PROFILE_SNAPSHOTS, SEGMENT_EVENTS
@@ -228,17 +225,9 @@ async def produce(settings: ServiceSettings, messages: list[Message]) -> None:
 
 async def ceiling(bootstrap: str, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> float:
     """Messages/s of a bare consume loop (decode, commit per batch) over exactly the round's messages."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=unique("bench-ceiling"),
-        enable_auto_commit=False,
-        max_poll_records=5000,
-        isolation_level="read_committed",
+    consumer = await ceiling_consumer(
+        bootstrap, start, max_poll_records=5000, isolation_level="read_committed"
     )
-    await consumer.start()
-    consumer.assign(list(start))
-    for tp, offset in start.items():
-        consumer.seek(tp, offset)
     total, wanted, began = 0, sum(end[tp] - start[tp] for tp in start), time.perf_counter()
     try:
         while total < wanted:
@@ -252,42 +241,6 @@ async def ceiling(bootstrap: str, start: dict[TopicPartition, int], end: dict[To
         return total / (time.perf_counter() - began)
     finally:
         await consumer.stop()
-
-
-def start_worker(stack: Stack, port: int) -> subprocess.Popen[bytes]:
-    if answers(f"http://127.0.0.1:{port}/healthz"):
-        raise RuntimeError(f"port {port} is taken: a worker left by an earlier run? stop it first")
-    output = (stack.layout.logs / "bench-segmentation-worker.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.segmentation", "worker"],
-        cwd=REPO,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        env={
-            **os.environ,
-            **stack.service_env(),
-            "HTTP_PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-            **PRODUCTION_SWEEP,
-        },
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not answers(f"http://127.0.0.1:{port}/readyz"):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            stop_worker(proc)
-            raise RuntimeError("the bench worker did not become ready")
-        time.sleep(0.2)
-    return proc
-
-
-def stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 async def applied(connection: asyncpg.Connection, workspace: str) -> int:
@@ -409,7 +362,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     ceiling_rate = await ceiling(bootstrap, start, end)
     log(f"ceiling {ceiling_rate:.0f} messages/s")
     connection = await asyncpg.connect(dsn)
-    worker = await asyncio.to_thread(start_worker, stack, stack.layout.ports.service(41))
+    worker = await asyncio.to_thread(
+        start_worker, stack, "segmentation", stack.layout.ports.service(41), **PRODUCTION_SWEEP
+    )
     try:
         rate = await worker_rate(connection, workspace, len(messages))
         log(f"worker {rate:.0f} changes/s")
