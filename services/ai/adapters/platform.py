@@ -93,18 +93,22 @@ class Platform:
             self._cache[workspace_id] = (time.monotonic(), found)
         return found
 
-    async def _fields(self, workspace_id: str) -> dict[str, Any] | None:
+    async def _get(self, url: str, workspace_id: str, params: dict[str, Any] | None = None) -> Any:
+        """The JSON body of a 200, or None (logged) when the service is unreachable or answers otherwise."""
         try:
-            answer = await self._client.get(
-                f"{self._segmentation}/api/segments/fields", headers=self._headers(workspace_id)
-            )
+            answer = await self._client.get(url, params=params, headers=self._headers(workspace_id))
         except httpx.HTTPError as error:
-            log.warning("segmentation fields unreachable: %s", error)
+            log.warning("%s unreachable: %s", url, error)
             return None
         if answer.status_code != 200:
-            log.warning("segmentation fields answered %s", answer.status_code)
+            log.warning("%s answered %s", url, answer.status_code)
             return None
-        body: dict[str, Any] = answer.json()
+        return answer.json()
+
+    async def _fields(self, workspace_id: str) -> dict[str, Any] | None:
+        body: dict[str, Any] | None = await self._get(
+            f"{self._segmentation}/api/segments/fields", workspace_id
+        )
         return body
 
     async def _products(self, workspace_id: str) -> list[dict[str, Any]] | None:
@@ -114,17 +118,9 @@ class Platform:
             params: dict[str, Any] = {"limit": PRODUCT_PAGE}
             if cursor:
                 params["cursor"] = cursor
-            try:
-                answer = await self._client.get(
-                    f"{self._catalog}/api/products", params=params, headers=self._headers(workspace_id)
-                )
-            except httpx.HTTPError as error:
-                log.warning("catalog unreachable: %s", error)
+            page = await self._get(f"{self._catalog}/api/products", workspace_id, params)
+            if page is None:
                 return None
-            if answer.status_code != 200:
-                log.warning("catalog products answered %s", answer.status_code)
-                return None
-            page = answer.json()
             found += page.get("items", [])
             cursor = page.get("next_cursor")
             if not cursor:
