@@ -20,7 +20,7 @@ from services.profile.handlers import fold_batch
 from services.profile.settings import Settings
 from tests.crash_tools import killed_before_its_offset_commit, redeliver, running_worker, stack_worker_stopped
 from tests.factories import eventually, identify_event, track_event, unique, wait_for
-from tests.kafka_tools import end_offsets, read_all, read_since
+from tests.kafka_tools import end_offsets, read_since
 
 
 @pytest.fixture
@@ -129,20 +129,33 @@ def test_a_worker_killed_between_the_database_commit_and_the_offset_commit_chang
     stack: Stack, settings: ServiceSettings, stack_worker_paused: None
 ) -> None:
     workspace, user = unique("ws"), unique("user")
+    before = asyncio.run(end_offsets(settings.kafka_bootstrap_servers, PROFILE_SNAPSHOTS.name))
     fold_then_kill(
         stack,
         settings,
         [identify_event(workspace, user, first_name="Crash")],
         lambda: customer_now(settings, workspace, user) is not None,
     )
-    redeliver(stack, settings, "profile", CUSTOMER_EVENTS.name)
+
+    def mine(records: list[ConsumerRecord]) -> list[str]:
+        prefix = f"{workspace}:".encode()
+        return [dict(r.headers)["event-id"].decode() for r in records if r.key.startswith(prefix)]
+
+    snapshots: list[ConsumerRecord] = []
+
+    def read_snapshots() -> None:
+        # While the fresh worker (and its relay) runs, wait for a second snapshot of this workspace:
+        # there must be none, and a duplicate cannot slip by unread.
+        snapshots.extend(
+            asyncio.run(
+                read_since(settings.kafka_bootstrap_servers, before, lambda rs: len(mine(rs)) >= 2, 8.0)
+            )
+        )
+
+    redeliver(stack, settings, "profile", CUSTOMER_EVENTS.name, then=read_snapshots)
 
     assert customer_now(settings, workspace, user) == (1, 1, 1)
-    snapshots = asyncio.run(read_all(settings.kafka_bootstrap_servers, PROFILE_SNAPSHOTS.name, expect=1))
-    mine = {
-        dict(r.headers)["event-id"].decode() for r in snapshots if r.key.startswith(f"{workspace}:".encode())
-    }
-    assert len(mine) == 1 and mine.pop().endswith(":1")
+    assert len(mine(snapshots)) == 1 and mine(snapshots)[0].endswith(":1")
 
 
 def test_a_worker_killed_after_committing_a_whole_batch_refolds_none_of_it(
