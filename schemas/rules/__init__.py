@@ -26,6 +26,8 @@ from schemas.rules.evaluate import (
     predicate,
 )
 from schemas.rules.model import (
+    LINE_ITEMS,
+    LINE_PREFIX,
     AllOf,
     AnyOf,
     Condition,
@@ -35,6 +37,7 @@ from schemas.rules.model import (
     Percentile,
     PropertyFilter,
     Rule,
+    line_key,
     to_json,
     walk,
 )
@@ -42,6 +45,8 @@ from schemas.rules.parse import MAX_DEPTH, MAX_NODES, RuleError, parse_rule
 
 __all__ = [
     "EVENT_OPERATORS",
+    "LINE_ITEMS",
+    "LINE_PREFIX",
     "MAX_DEPTH",
     "MAX_NODES",
     "OPERATORS",
@@ -66,6 +71,7 @@ __all__ = [
     "fields_of",
     "is_time_relative",
     "json_type_of",
+    "line_key",
     "parse_rule",
     "percentile_cont",
     "percentiles_of",

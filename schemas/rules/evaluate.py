@@ -14,6 +14,7 @@ from typing import Any
 
 from schemas.rules.catalogue import TRAIT_PREFIX, FieldType, profile_fields
 from schemas.rules.model import (
+    LINE_ITEMS,
     AllOf,
     AnyOf,
     Condition,
@@ -23,6 +24,7 @@ from schemas.rules.model import (
     Percentile,
     PropertyFilter,
     Rule,
+    line_key,
     walk,
 )
 from schemas.rules.semantics import as_instant, window_start
@@ -149,7 +151,8 @@ def _field(condition: FieldCondition) -> Predicate:
 
 def _event(condition: EventCondition) -> Predicate:
     name, days = condition.event, condition.within_days
-    filters = [_property(f) for f in condition.where]
+    filters = [_property(f.property, f) for f in condition.where if line_key(f) is None]
+    line_filters = [_property(key, f) for f in condition.where if (key := line_key(f)) is not None]
     decide = _COUNT_TESTS[condition.op]
     wanted = condition.value or 0
     # Counting can stop once the answer is known: at `wanted` for "at least", one past it otherwise.
@@ -168,7 +171,9 @@ def _event(condition: EventCondition) -> Predicate:
                 if at is None or at < start or at > now:
                     continue
             properties = event.properties
-            if all(f(properties, now, pct) for f in filters):
+            if all(f(properties, now, pct) for f in filters) and (
+                not line_filters or _a_line_passes(properties, line_filters, now, pct)
+            ):
                 count += 1
         return decide(count, wanted)
 
@@ -184,7 +189,20 @@ _COUNT_TESTS: dict[str, Callable[[int, int], bool]] = {
 }
 
 
-def _property(condition: PropertyFilter) -> Callable[[Mapping[str, Any], datetime, Percentiles], bool]:
+PropertyTest = Callable[[Mapping[str, Any], datetime, Percentiles], bool]
+
+
+def _property(key: str, condition: PropertyFilter) -> PropertyTest:
+    """Test `key` of a mapping (the event's properties, or one of its line items)."""
     test = value_test("any", condition.op, condition.value, condition.property)
-    prop = condition.property
-    return lambda props, now, pct: test(props.get(prop) if isinstance(props, Mapping) else None, now, pct)
+    return lambda props, now, pct: test(props.get(key) if isinstance(props, Mapping) else None, now, pct)
+
+
+def _a_line_passes(
+    properties: Mapping[str, Any], filters: Sequence[PropertyTest], now: datetime, pct: Percentiles
+) -> bool:
+    """Whether one line item (an object of the `products` array) passes every line filter."""
+    lines = properties.get(LINE_ITEMS) if isinstance(properties, Mapping) else None
+    if not isinstance(lines, list):
+        return False
+    return any(isinstance(line, Mapping) and all(f(line, now, pct) for f in filters) for line in lines)

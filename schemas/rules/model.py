@@ -26,12 +26,23 @@ class Percentile(_Node):
 Value = Scalar | Percentile | tuple[Scalar | Percentile, ...] | None
 
 
+# The Segment e-commerce spec's line items: an order event's `products` array. A `where` filter on
+# `products.<key>` tests the lines, and an event matches when ONE line passes all such filters.
+LINE_ITEMS = "products"
+LINE_PREFIX = LINE_ITEMS + "."
+
+
 class PropertyFilter(_Node):
     """`where` of an event condition: one test of an event's property, compared like a trait."""
 
     property: str
     op: str
     value: Value = None
+
+
+def line_key(item: PropertyFilter) -> str | None:
+    """The line item's key when the filter tests `products.<key>`, else None."""
+    return item.property[len(LINE_PREFIX) :] if item.property.startswith(LINE_PREFIX) else None
 
 
 class FieldCondition(_Node):

@@ -8,6 +8,7 @@ from typing import Any
 from schemas.rules.catalogue import ALL_OPERATORS, EVENT_OPERATORS, OPERATORS, FieldCatalogue, FieldType
 from schemas.rules.checks import MAX_DAYS, MISSING, ValueChecks
 from schemas.rules.model import (
+    LINE_PREFIX,
     AllOf,
     AnyOf,
     EventCondition,
@@ -143,6 +144,9 @@ class _Parser(ValueChecks):
             errors = len(self.errors)
             self.only_keys(item, {"property", "op", "value"}, item_path)
             prop = self.text(item["property"], f"{item_path}.property", allow_empty=False)
+            if prop == LINE_PREFIX:
+                self.fail(f"{item_path}.property", f"must name a line item's key after '{LINE_PREFIX}'")
+                continue
             kind: FieldType = self.catalogue.property_type(event, prop) if prop is not None else "any"
             what = f"{kind} property '{prop}'"
             op = self.operator(item.get("op", MISSING), f"{item_path}.op", OPERATORS[kind], what)

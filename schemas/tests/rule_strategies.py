@@ -32,6 +32,7 @@ _TEXT_POOL += "straße|STRASSE|ẞ|İ|i|\u0131|I|ΣΑΣ|σας|ǅ|ǆ|Ǆ"  # \u01
 TEXTS = tuple(_TEXT_POOL.split("|"))
 TRAITS = ("vip", "plan", "score", "note")
 PROPERTIES = ("total", "category", "coupon")
+LINE_KEYS = ("category", "sku")  # of the `products` line items, named `products.<key>` by a filter
 EVENTS = ("Order Completed", "Product Viewed", "order completed")
 RFM = ("Champions", "At Risk", "Can't Lose Them", "Lost")
 # Traits stay untyped ("any"): the generated rules compare them with every kind of value.
@@ -135,7 +136,7 @@ def _json_condition(draw: st.DrawFn, key: str, names: tuple[str, ...]) -> dict[s
 
 
 _trait_condition = _json_condition("field", tuple(f"traits.{t}" for t in (*TRAITS, "never_set")))
-_property_filter = _json_condition("property", PROPERTIES)
+_property_filter = _json_condition("property", (*PROPERTIES, *(f"products.{k}" for k in LINE_KEYS)))
 _boolean_condition = st.builds(
     lambda op, v: _condition("field", "email_subscribed", op, v),
     _ops(("eq", "neq", *_PRESENCE)),
@@ -151,7 +152,7 @@ def _event_condition(draw: st.DrawFn) -> dict[str, Any]:
         condition["value"] = draw(st.integers(0, 3))
     if draw(st.booleans()):
         condition["within_days"] = draw(_ops(DAYS))
-    filters = draw(st.lists(_property_filter, max_size=2))
+    filters = draw(st.lists(_property_filter, max_size=3))
     if filters:
         condition["where"] = filters
     return condition
@@ -220,7 +221,7 @@ def kit(now: datetime) -> Kit:
             "traits": _json_bag(TRAITS),
         }
     )
-    events = st.builds(EventFact, _ops(EVENTS), _ops(instants), _json_bag(PROPERTIES))
+    events = st.builds(EventFact, _ops(EVENTS), _ops(instants), _properties())
     return Kit(rules, profiles, events)
 
 
@@ -243,6 +244,15 @@ def _json_bag(keys: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
     """Traits or properties: each key missing, null, or any JSON value (one draw per key)."""
     bag = st.fixed_dictionaries({key: _ops((_MISSING, *JSON_VALUES)) for key in keys})
     return bag.map(lambda drawn: {k: v for k, v in drawn.items() if v is not _MISSING})
+
+
+def _properties() -> st.SearchStrategy[dict[str, Any]]:
+    """An event's properties, often with `products`: line items (or stray values), or not an array."""
+    line = _json_bag(LINE_KEYS) | _ops(JSON_VALUES)
+    products = _ops((_MISSING, *JSON_VALUES)) | st.lists(line, max_size=3)
+    return st.tuples(_json_bag(PROPERTIES), products).map(
+        lambda drawn: drawn[0] if drawn[1] is _MISSING else {**drawn[0], "products": drawn[1]}
+    )
 
 
 def _moment(now: datetime, days: int, zone: timezone | None, as_date: bool) -> str:

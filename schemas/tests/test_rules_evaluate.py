@@ -188,6 +188,41 @@ def test_events_are_counted_by_name_window_and_properties() -> None:
     assert holds({"event": "Never", "op": "not_performed"}, events=events)
 
 
+def test_an_order_matches_line_filters_when_one_line_passes_them_all() -> None:
+    nike_shirt = {"brand": "Nike", "category": "Apparel", "sku": "N-1"}
+    adidas_shoes = {"brand": "Adidas", "category": "Shoes", "sku": "A-9"}
+    events = shop(("Order Completed", DAY, {"total": 120, "products": [nike_shirt, adidas_shoes]}))
+
+    def bought(*where: tuple[str, str, Any]) -> bool:
+        filters = [{"property": p, "op": op, **({} if v is None else {"value": v})} for p, op, v in where]
+        return holds({"event": "Order Completed", "op": "performed", "where": filters}, events=events)
+
+    assert bought(("products.category", "eq", "shoes"))
+    assert bought(("products.brand", "in", ["Nike", "Puma"]), ("products.category", "eq", "apparel"))
+    # Nike and Shoes are both in the order, but on different lines: no Nike shoes were bought.
+    assert not bought(("products.brand", "eq", "Nike"), ("products.category", "eq", "Shoes"))
+    assert bought(("products.sku", "eq", "A-9"), ("total", "gte", 100))
+    assert not bought(("products.sku", "eq", "A-9"), ("total", "gte", 200))
+    # A line without the key, an order without lines or with `products` not an array: no line passes.
+    assert bought(("products.coupon", "not_exists", None))
+    no_lines: list[dict[str, Any]] = [
+        {},
+        {"products": []},
+        {"products": {"category": "Shoes"}},
+        {"products": ["S"]},
+    ]
+    for properties in no_lines:
+        lone = shop(("Order Completed", DAY, properties))
+        rule = {
+            "event": "Order Completed",
+            "op": "performed",
+            "where": [{"property": "products.category", "op": "exists"}],
+        }
+        assert not holds(rule, events=lone)
+    # `products` itself is a plain property.
+    assert bought(("products", "exists", None))
+
+
 def test_helpers_say_what_a_rule_reads() -> None:
     rule = parse_rule(
         {

@@ -136,6 +136,11 @@ def test_every_bad_node_is_named_by_its_path() -> None:
         ({"event": "X", "op": "performed", "where": {}}, "rule.where", "must be a list"),
         ({"event": "X", "op": "performed", "where": [{"op": "eq"}]}, "rule.where[0]", "property"),
         (
+            {"event": "X", "op": "performed", "where": [{"property": "products.", "op": "exists"}]},
+            "rule.where[0].property",
+            "line item's key",
+        ),
+        (
             {
                 "event": "Order Completed",
                 "op": "performed",

@@ -37,13 +37,16 @@ def shop(gateway: httpx.Client, admin_headers: dict[str, str]) -> dict[str, Any]
     }
 
 
-def order(gateway: httpx.Client, write: tuple[str, str], user: str, total: float, at: datetime) -> None:
-    body = {
-        "userId": user,
-        "event": "Order Completed",
-        "properties": {"order_id": unique("o"), "total": total},
-        "timestamp": at.isoformat(),
-    }
+def order(
+    gateway: httpx.Client,
+    write: tuple[str, str],
+    user: str,
+    total: float,
+    at: datetime,
+    products: list[dict[str, Any]] | None = None,
+) -> None:
+    properties = {"order_id": unique("o"), "total": total, **({"products": products} if products else {})}
+    body = {"userId": user, "event": "Order Completed", "properties": properties, "timestamp": at.isoformat()}
     assert gateway.post("/v1/track", json=body, auth=write).status_code == 200
 
 
@@ -228,6 +231,53 @@ def test_preview_and_the_catalogue_speak_of_this_workspace(
     assert fields["lifetime_value"]["type"] == "number" and "gte" in fields["lifetime_value"]["operators"]
     assert set(fields["lifetime_value"]["percentiles"]) == {"p25", "p50", "p75", "p90"}
     assert "Order Completed" in {e["name"] for e in catalogue["events"]}
+
+
+def test_a_rule_names_the_shops_products_categories_and_brands_on_order_lines(
+    gateway: httpx.Client, shop: dict[str, Any]
+) -> None:
+    admin, write, prefix = shop["admin"], shop["write"], shop["prefix"]
+    nike_shoes = {"product_id": "P-1", "sku": "NK-RUN-42", "brand": "Nike", "category": "Shoes", "price": 120}
+    nike_shirt = {"product_id": "P-2", "sku": "NK-TEE", "brand": "Nike", "category": "Apparel", "price": 30}
+    adidas_shoes = {"product_id": "P-3", "sku": "AD-9", "brand": "Adidas", "category": "Shoes", "price": 90}
+    now = datetime.now(UTC)
+    order(gateway, write, prefix + "runner", 120.0, now, [nike_shoes])
+    order(gateway, write, prefix + "mixed", 120.0, now, [nike_shirt, adidas_shoes])
+    # "Bought Nike shoes": one line that is both; the mixed order has Nike and shoes on two lines.
+    rule = {
+        "event": "Order Completed",
+        "op": "performed",
+        "where": [
+            {"property": "products.brand", "op": "eq", "value": "nike"},
+            {"property": "products.category", "op": "eq", "value": "Shoes"},
+        ],
+    }
+    shoes = {
+        "event": "Order Completed",
+        "op": "performed",
+        "where": [{"property": "products.category", "op": "eq", "value": "Shoes"}],
+    }
+    wait_until_previewed(gateway, admin, shoes, 2)
+    found = wait_until_previewed(gateway, admin, rule, 1)
+    assert [row["user_id"] for row in found["sample"]] == [prefix + "runner"]
+    sku = {
+        "event": "Order Completed",
+        "op": "performed",
+        "where": [{"property": "products.sku", "op": "eq", "value": "AD-9"}],
+    }
+    assert [r["user_id"] for r in wait_until_previewed(gateway, admin, sku, 1)["sample"]] == [
+        prefix + "mixed"
+    ]
+
+    catalogue = gateway.get("/api/segments/fields", headers=admin).json()
+    [orders] = [e for e in catalogue["events"] if e["name"] == "Order Completed"]
+    properties = {p["name"]: p for p in orders["properties"]}
+    assert properties["products.category"]["type"] == "text"
+    assert set(properties["products.category"]["examples"]) == {"Shoes", "Apparel"}
+    assert properties["products.category"]["examples"][0] == "Shoes"  # most frequent first
+    assert set(properties["products.brand"]["examples"]) == {"Nike", "Adidas"}
+    assert set(properties["products.sku"]["examples"]) == {"NK-RUN-42", "NK-TEE", "AD-9"}
+    assert properties["products.price"]["type"] == "number"
 
 
 # --- probes for tests/e2e/test_tenancy.py: B never sees or touches A's segments ---------------------

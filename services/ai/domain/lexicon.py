@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from schemas.rules import LINE_PREFIX
+
 ORDER_EVENT = "Order Completed"
-# The Segment e-commerce spec's product properties, which `where` filters on an order event name.
-PRODUCT_PROPERTIES = {"category": "category", "brand": "brand", "product": "product_id"}
+# The Segment e-commerce spec's line-item keys, which `where` filters name as `products.<key>`.
+PRODUCT_PROPERTIES = {
+    kind: LINE_PREFIX + key
+    for kind, key in (("category", "category"), ("brand", "brand"), ("product", "product_id"))
+}
 CART_EVENTS = ("Product Added", "Checkout Started")
 CART_WINDOW_DAYS = 7
 RECENTLY_DAYS = 30

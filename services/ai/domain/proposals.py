@@ -60,7 +60,10 @@ F is a profile field below or "traits.<name>". Text ops: eq neq in not_in contai
 ends_with exists not_exists. Number ops: eq neq gt gte lt lte between in not_in exists not_exists; a number
 value may be {"percentile": P} (the workspace's P-th percentile, e.g. 75 for "high value"). Boolean: eq neq.
 Datetime ops: before after between within_last_days not_within_last_days (a whole number of days).
-"between" takes [low, high]. exists/not_exists/performed/not_performed take no value."""
+"between" takes [low, high]. exists/not_exists/performed/not_performed take no value.
+An order event's lines are its "products" array: a where property "products.<key>" (products.product_id,
+products.sku, products.name, products.category, products.brand) tests the lines, and the event matches
+when one line passes all of them. Name products by the ids in "products" below."""
 
 
 def system_prompt(kind: GenerationKind, described: dict[str, Any], names: dict[str, Any]) -> str:

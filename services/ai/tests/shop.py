@@ -48,14 +48,17 @@ class Customer:
         moment = self.profile.get(name)
         return None if moment is None else (NOW - moment).total_seconds() / 86400
 
-    def orders(self, within_days: int | None = None, where: dict[str, str] | None = None) -> int:
-        """Order Completed events, in the window, whose properties equal `where`."""
+    def orders(self, within_days: int | None = None, line: dict[str, str] | None = None) -> int:
+        """Order Completed events, in the window, with a line (of `products`) whose keys equal `line`."""
         return sum(
             1
             for e in self.events
             if e.name == "Order Completed"
             and (within_days is None or NOW - timedelta(days=within_days) <= e.occurred_at <= NOW)
-            and all(e.properties.get(k) == v for k, v in (where or {}).items())
+            and (
+                line is None
+                or any(all(item.get(k) == v for k, v in line.items()) for item in e.properties["products"])
+            )
         )
 
     def did(self, name: str, within_days: int) -> bool:
@@ -71,12 +74,16 @@ def _customer(rng: random.Random, n: int) -> Customer:
     first_seen = NOW - timedelta(days=rng.uniform(30, 900))
     events: list[EventFact] = []
     for _ in range(orders):
-        product_id, _name = rng.choice(PRODUCTS)
-        properties = {
-            "category": rng.choice(CATEGORIES),
-            "brand": rng.choice(BRANDS),
-            "product_id": product_id,
-        }
+        # The Segment spec's order: its lines in `products`.
+        lines = [
+            {
+                "product_id": rng.choice(PRODUCTS)[0],
+                "category": rng.choice(CATEGORIES),
+                "brand": rng.choice(BRANDS),
+            }
+            for _ in range(rng.choice([1, 1, 2, 3]))
+        ]
+        properties = {"order_id": f"o{n}-{len(events)}", "products": lines}
         when = NOW - timedelta(days=rng.uniform(0, 420))
         events.append(EventFact("Order Completed", when, properties))
     for name in ("Product Added", "Checkout Started", "Email Opened"):

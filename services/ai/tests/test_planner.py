@@ -41,7 +41,7 @@ def within(c: Customer, field: str, days: int) -> bool:
 
 def bought(c: Customer, kind: str, name: str) -> bool:
     """A favourite, or in an order: what "bought <category/brand>" means."""
-    return c[f"favorite_{kind}"] == name or c.orders(where={kind: name}) > 0
+    return c[f"favorite_{kind}"] == name or c.orders(line={kind: name}) > 0
 
 
 def state(c: Customer, *codes: str) -> bool:
@@ -92,7 +92,7 @@ CASES: list[tuple[str, Callable[[Customer], bool]]] = [
     ),
     ("Nike fans", lambda c: bought(c, "brand", "Nike")),
     ("bought home and kitchen items", lambda c: bought(c, "category", "Home & Kitchen")),
-    ("customers who ordered the Trail Runner", lambda c: c.orders(where={"product_id": "P-100"}) > 0),
+    ("customers who ordered the Trail Runner", lambda c: c.orders(line={"product_id": "P-100"}) > 0),
     ("high-value customers", lambda c: c["lifetime_value"] >= q("lifetime_value", 75)),
     ("top spenders", lambda c: c["lifetime_value"] >= q("lifetime_value", 75)),
     ("top 10% by LTV", lambda c: c["lifetime_value"] >= q("lifetime_value", 90)),

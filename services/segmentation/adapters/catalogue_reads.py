@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,12 +11,14 @@ import asyncpg
 import orjson
 
 from schemas.rules.catalogue import TRAIT_PREFIX, json_type_of
+from schemas.rules.model import LINE_ITEMS, LINE_PREFIX
 from services.segmentation.adapters.tables import SCHEMA as S
 
 QUARTILES = (25.0, 50.0, 75.0, 90.0)
 SAMPLE = 1000
 EVENT_SAMPLE = 5000
 EXAMPLES = 5
+LINE_EXAMPLES = 20  # products, SKUs, categories and brands of order lines: a marketer picks from these
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,9 @@ class Observed:
     percentiles: dict[str, dict[str, float]]  # numeric field -> {"p25": ..., ...}
     traits: dict[str, str]  # trait -> JSON type
     events: dict[str, dict[str, str]]  # event -> property -> JSON type
+    # (event, property) -> distinct values seen, most frequent first: products.<key> of line items
+    # (up to LINE_EXAMPLES) and flat properties (up to EXAMPLES)
+    property_examples: dict[tuple[str, str], list[Any]]
 
 
 async def observe(
@@ -65,11 +71,12 @@ async def observe(
         examples=examples,
         percentiles=percentiles,
         traits={name: json_type_of(values) for name, values in sorted(trait_values.items())},
-        events=await _events(connection, workspace_id),
+        **await _events(connection, workspace_id),
     )
 
 
-async def _events(connection: asyncpg.Connection, workspace_id: str) -> dict[str, dict[str, str]]:
+async def _events(connection: asyncpg.Connection, workspace_id: str) -> dict[str, Any]:
+    """The events' names, their properties' types (line items' keys as `products.<key>`), examples."""
     names = await connection.fetch(
         f"SELECT DISTINCT name FROM {S}.customer_events WHERE workspace_id = $1 ORDER BY name LIMIT 500",
         workspace_id,
@@ -81,12 +88,29 @@ async def _events(connection: asyncpg.Connection, workspace_id: str) -> dict[str
     )
     values: dict[str, dict[str, list[Any]]] = {row[0]: {} for row in names}
     for name, properties in sample:
+        seen = values.setdefault(name, {})
         for key, value in orjson.loads(properties).items():
-            values.setdefault(name, {}).setdefault(key, []).append(value)
+            seen.setdefault(key, []).append(value)
+            if key == LINE_ITEMS and isinstance(value, list):
+                for line in value:
+                    for line_key, item in line.items() if isinstance(line, dict) else ():
+                        seen.setdefault(LINE_PREFIX + line_key, []).append(item)
     return {
-        name: {key: json_type_of(seen) for key, seen in sorted(props.items())}
-        for name, props in sorted(values.items())
+        "events": {
+            name: {key: json_type_of(seen) for key, seen in sorted(props.items())}
+            for name, props in sorted(values.items())
+        },
+        "property_examples": {
+            (name, key): _most_frequent(seen, LINE_EXAMPLES if key.startswith(LINE_PREFIX) else EXAMPLES)
+            for name, props in values.items()
+            for key, seen in props.items()
+        },
     }
+
+
+def _most_frequent(values: list[Any], limit: int) -> list[Any]:
+    counts = Counter(v for v in values if not isinstance(v, dict | list) and v is not None and v != "")
+    return [value for value, _ in counts.most_common(limit)]
 
 
 def _add_example(examples: list[Any], value: Any) -> None:

@@ -26,6 +26,7 @@ from schemas.rules import (
     profile_fields,
 )
 from schemas.rules.catalogue import TRAIT_PREFIX, scalar_type
+from schemas.rules.model import LINE_ITEMS, line_key
 from schemas.rules.semantics import SECONDS_PER_DAY, fold_case, time_range
 
 _SQL_TYPES: dict[FieldType, str] = {
@@ -218,8 +219,21 @@ class _Compiler:
         if condition.within_days is not None:
             start = self.window_start(condition.within_days)
             found += f" AND e.occurred_at >= {start} AND e.occurred_at <= {_NOW}"
+        lines = []
         for item in condition.where:
-            found += f" AND {self.property(item)}"
+            key = line_key(item)
+            if key is None:
+                found += f" AND {self.property(item)}"
+            else:
+                lines.append(self.json("li.item", key, item.op, item.value))
+        if lines:
+            # One line item passes every line filter; a `products` that is not an array has no lines.
+            items = f"(e.properties -> '{LINE_ITEMS}')"
+            found += (
+                " AND EXISTS (SELECT 1 FROM jsonb_array_elements("
+                f"CASE WHEN jsonb_typeof({items}) = 'array' THEN {items} ELSE '[]'::jsonb END) li(item) "
+                f"WHERE {' AND '.join(lines)})"
+            )
         if condition.op == "performed":
             return f"EXISTS (SELECT 1 {found})"
         if condition.op == "not_performed":

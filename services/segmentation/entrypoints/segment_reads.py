@@ -47,7 +47,18 @@ async def fields(request: Request, workspace_id: WorkspaceId) -> CataloguePublic
             for f in described["fields"]
         ],
         traits=[FieldPublic(**t, examples=seen.examples.get(t["name"], [])) for t in described["traits"]],
-        events=[EventPublic(**e) for e in described["events"]],
+        events=[
+            EventPublic(
+                **{
+                    **e,
+                    "properties": [
+                        {**p, "examples": seen.property_examples.get((e["name"], p["name"]), [])}
+                        for p in e["properties"]
+                    ],
+                }
+            )
+            for e in described["events"]
+        ],
     )
 
 

@@ -259,3 +259,56 @@ def test_text_folds_every_character_as_postgresql_does(database: Database) -> No
     folded = database.run(database.connection.fetchval("SELECT lower($1::text COLLATE pg_c_utf8)", text))
     differing = [(c, fold_case(c), f) for c, f in zip(characters, folded, strict=True) if fold_case(c) != f]
     assert differing == []
+
+
+def test_order_lines_match_when_one_line_passes_every_line_filter(database: Database) -> None:
+    """Line filters (`products.<key>`) in SQL and in memory: same line, no lines, stray values."""
+    now = rs.NOWS[0]
+    at = now - timedelta(days=1)
+    nike_shirt = {"brand": "Nike", "category": "Apparel", "price": 30}
+    adidas_shoes = {"brand": "Adidas", "category": "Shoes", "price": 90}
+    nike_shoes = {"brand": "NIKE", "category": "shoes", "price": 120}
+    orders: dict[str, list[dict[str, Any]]] = {
+        "mixed": [{"total": 120, "products": [nike_shirt, adidas_shoes]}],
+        "nike-shoes": [{"total": 120, "products": [nike_shoes]}, {"total": 5, "products": [nike_shirt]}],
+        "no-lines": [{"total": 50}, {"products": []}, {"products": {"category": "Shoes"}}],
+        "stray": [{"products": ["Shoes", None, 3, [adidas_shoes], {"category": None}]}],
+        "two-shoe-orders": [{"products": [adidas_shoes]}, {"products": [nike_shoes, nike_shirt]}],
+    }
+    profile: dict[str, Any] = {name: None for name in PROFILE_COLUMNS} | {"traits": {}}
+    customers: Customers = {
+        cid: (profile, [EventFact("Order Completed", at, props) for props in placed])
+        for cid, placed in orders.items()
+    }
+    workspace = f"lines-{uuid.uuid4().hex[:8]}"
+    database.run(load(database, workspace, customers))
+
+    def rule(op: str = "performed", value: int | None = None, **where: tuple[str, Any]) -> dict[str, Any]:
+        filters = [
+            {"property": p.replace("__", "."), "op": o, **({} if v is None else {"value": v})}
+            for p, (o, v) in where.items()
+        ]
+        return {
+            "event": "Order Completed",
+            "op": op,
+            **({} if value is None else {"value": value}),
+            "where": filters,
+        }
+
+    cases = [
+        (
+            rule(products__brand=("eq", "nike"), products__category=("eq", "Shoes")),
+            {"nike-shoes", "two-shoe-orders"},
+        ),
+        (rule(products__category=("eq", "shoes")), {"mixed", "nike-shoes", "two-shoe-orders"}),
+        (rule(products__category=("exists", None)), {"mixed", "nike-shoes", "two-shoe-orders"}),
+        (rule(products__category=("not_exists", None)), {"stray"}),
+        (rule(products__price=("gt", 100), total=("gte", 100)), {"nike-shoes"}),
+        (rule(products__brand=("neq", "Nike")), {"mixed", "two-shoe-orders"}),
+        (rule("count_gte", 2, products__category=("in", ["Shoes"])), {"two-shoe-orders"}),
+        (rule("not_performed", products__category=("eq", "Shoes")), {"no-lines", "stray"}),
+    ]
+    for case, expected in cases:
+        selected, count = database.run(in_sql(database, case, workspace, now))
+        assert (selected, count) == (expected, len(expected)), case
+        assert in_memory(case, customers, now) == expected, case
