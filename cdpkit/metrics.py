@@ -56,7 +56,12 @@ PRODUCE_LATENCY = Histogram(
     ["service", "topic"],
     buckets=LATENCY_BUCKETS,
 )
-OUTBOX_PUBLISHED = Counter("cdp_outbox_published_total", "Outbox rows relayed to Kafka", ["service", "topic"])
+OUTBOX_PUBLISHED = Counter(
+    "cdp_outbox_published_total",
+    "Outbox rows relayed to Kafka (acknowledged), by topic and the message's `type` header: what a service "
+    "caused, e.g. segment.entered / segment.exited, send.requested, catalog.low_stock",
+    ["service", "topic", "type"],
+)
 OUTBOX_BACKLOG = Gauge(
     "cdp_outbox_backlog", "Outbox rows waiting to be relayed, as of the relay's last pass", ["service"]
 )

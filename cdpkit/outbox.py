@@ -122,16 +122,20 @@ class OutboxRelay:
                 return 0
             await self._record_backlog(session, len(rows), rows[0][5])
             by_topic: dict[str, list[tuple[bytes, bytes | None, Headers]]] = {}
+            kinds: dict[tuple[str, str], int] = {}
             for _, topic, key, value, headers, _ in rows:
-                pairs = [(name, raw.encode()) for name, raw in orjson.loads(headers)]
+                named = orjson.loads(headers)
+                pairs = [(name, raw.encode()) for name, raw in named]
                 by_topic.setdefault(topic, []).append((key, value, pairs))
+                kind = next((raw for name, raw in named if name == "type"), "")
+                kinds[topic, kind] = kinds.get((topic, kind), 0) + 1
             # Each topic's messages in id order; topics never share a partition, so they go at once.
             await asyncio.gather(
                 *(self.publisher.publish_batch(topic, batch) for topic, batch in by_topic.items())
             )
         now = datetime.now(UTC)
-        for topic, batch in by_topic.items():
-            OUTBOX_PUBLISHED.labels(service, topic).inc(len(batch))
+        for (topic, kind), count in kinds.items():
+            OUTBOX_PUBLISHED.labels(service, topic, kind).inc(count)
         latency = OUTBOX_RELAY_LATENCY.labels(service)
         for row in rows:
             latency.observe((now - row[5]).total_seconds())

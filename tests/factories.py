@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.customer_events import CustomerEvent, Identify, Track
 from schemas.envelope import utcnow
@@ -67,3 +68,14 @@ async def eventually(fetch: Any, until: Any, timeout_s: float = 15.0, interval_s
         await asyncio.sleep(interval_s)
         result = await fetch()
     return result
+
+
+def scraped_sample(url: str, name: str, **labels: str) -> float:
+    """One sample summed over the series that carry `labels`, from a process's /metrics (0 if none)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -34,6 +34,7 @@ from services.ai.domain.proposals import (
     user_message,
 )
 from services.ai.errors import InvalidModelOutput, PromptRefused
+from services.ai.telemetry import provider_call, record_generation
 
 log = logging.getLogger(__name__)
 _OUTCOMES: dict[type[CdpError], Outcome] = {PromptRefused: "refused", InvalidModelOutput: "invalid"}
@@ -104,6 +105,7 @@ async def _logged(
         raise
     finally:
         entry.latency_ms = round((time.perf_counter() - started) * 1000)
+        record_generation(entry)
         try:
             await deps.log.add(entry)
         except Exception:
@@ -128,7 +130,8 @@ async def _ask(
     schema = proposal.model_json_schema()
     errors: list[dict[str, Any]] = []
     for _ in range(1 + REPAIR_ROUNDS):
-        answer = await model.complete(messages, kind, schema)
+        async with provider_call(model.provider):
+            answer = await model.complete(messages, kind, schema)
         usage.add(answer.prompt_tokens, answer.completion_tokens)
         found, errors = check(answer.text, knowledge.catalogue)
         if found is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from cdpkit.metrics import SCHEDULER_DUE, SCHEDULER_LATENESS
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
 from services.campaigns.domain.flow import Flow
 from services.campaigns.domain.journey import Advance, Position, RuleEvaluator, advance
@@ -24,6 +25,7 @@ from services.campaigns.emit import Emission, email_content, emit_effect, send_r
 
 log = logging.getLogger(__name__)
 ACTIVE = ("ready", "delayed", "waiting")
+SERVICE = "campaigns"
 
 
 async def run_due(uow: CampaignUnitOfWork, now: datetime, *, limit: int, evaluate: RuleEvaluator) -> int:
@@ -100,7 +102,16 @@ async def run_due(uow: CampaignUnitOfWork, now: datetime, *, limit: int, evaluat
         await journeys.add_offers(out.offers)
         await uow.publish(out.messages)
         await uow.commit()
+    lateness = SCHEDULER_LATENESS.labels(SERVICE)
+    for row in rows:
+        lateness.observe(max(0.0, (now - row["due_at"]).total_seconds()))
     return len(rows)
+
+
+async def due_backlog(uow: CampaignUnitOfWork, now: datetime) -> int:
+    """Enrollments of active flows that are due and not claimed by a pass in progress."""
+    async with uow:
+        return await uow.journeys.due_count(now)
 
 
 async def _advance(
@@ -198,6 +209,10 @@ class Scheduler:
             try:
                 now = datetime.now(UTC)
                 ran = await run_due(self.uow(), now, limit=self.batch_size, evaluate=self.evaluate)
+                # A short pass took everything due; after a full one, count what is still waiting.
+                SCHEDULER_DUE.labels(SERVICE).set(
+                    await due_backlog(self.uow(), now) if ran >= self.batch_size else 0
+                )
                 ran += await start_broadcasts(self.uow(), now)
             except Exception:
                 log.exception("scheduler pass failed; retrying")

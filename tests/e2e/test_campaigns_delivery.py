@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from cdpkit.kafka import Publisher
+from deploy.launcher.stack import Stack
 from tests.e2e.test_campaigns_flow import (
     Json,
     active_flow,
@@ -20,7 +21,7 @@ from tests.e2e.test_campaigns_flow import (
     new_customer,
     workspace_of,
 )
-from tests.factories import unique, wait_for
+from tests.factories import scraped_sample, unique, wait_for
 
 
 def track(gateway: httpx.Client, write: tuple[str, str], user: str, event: str, **properties: Any) -> None:
@@ -58,8 +59,13 @@ def signup_flow(event: str) -> Json:
 
 
 def test_event_trigger_filters_waits_for_the_order_or_nudges_with_an_offer(
-    gateway: httpx.Client, admin_headers: dict[str, str], write_auth: tuple[str, str]
+    gateway: httpx.Client, admin_headers: dict[str, str], write_auth: tuple[str, str], stack: Stack
 ) -> None:
+    worker = stack.service_url("campaigns-worker")
+    fired_before = scraped_sample(worker, "cdp_scheduler_lateness_seconds_count", service="campaigns")
+    delivered_before = scraped_sample(
+        worker, "cdp_consumer_messages_total", group="campaigns-delivery", outcome="delivered"
+    )
     event = unique("Signed Up")
     flow_id = active_flow(gateway, admin_headers, signup_flow(event))
     buyer = new_customer(gateway, admin_headers, write_auth, first_name="Buyer")
@@ -96,6 +102,15 @@ def test_event_trigger_filters_waits_for_the_order_or_nudges_with_an_offer(
     assert metrics["totals"]["delivered"] == 2 and metrics["totals"]["revenue"] == 42.5
     by_step = {s["step"]: s for s in metrics["steps"]}
     assert by_step["nudge"]["delivered"] == 1 and by_step["nudge"]["redeemed"] == 1
+    # The SRE's view of it: the scheduler fired the steps (wait timed out, two sends), two delivered.
+    assert (
+        scraped_sample(worker, "cdp_scheduler_lateness_seconds_count", service="campaigns")
+        >= fired_before + 3
+    )
+    delivered = scraped_sample(
+        worker, "cdp_consumer_messages_total", group="campaigns-delivery", outcome="delivered"
+    )
+    assert delivered >= delivered_before + 2
 
 
 async def test_a_scheduled_broadcast_reaches_the_subscribed_members_only(

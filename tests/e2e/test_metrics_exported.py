@@ -29,8 +29,9 @@ PROMETHEUS_OWN = {"up", "ALERTS", "ALERTS_FOR_STATE"}
 RARE = {
     "cdp_consumer_retries": "a handler failing and being retried",
     "cdp_gateway_rate_limited": "a key over its rate limit",
-    "cdp_scheduler_due_backlog": "the campaigns scheduler reporting its pass (not wired yet)",
-    "cdp_scheduler_lateness_seconds": "the campaigns scheduler firing a due item (not wired yet)",
+    "cdp_scheduler_lateness_seconds": "the campaigns scheduler firing a due item",
+    "cdp_ai_provider_request_seconds": "a call to a configured model provider (the test stack has no key)",
+    "cdp_ai_tokens": "a model provider reporting tokens",
 }
 
 
@@ -54,7 +55,8 @@ def scrape(stack: Stack) -> dict[str, tuple[set[str], set[str]]]:
 def traffic(
     stack: Stack, gateway: httpx.Client, write_auth: tuple[str, str], admin_headers: dict[str, str]
 ) -> None:
-    """A profile built through the pipeline, a rejected call, a CSV import and a dead-lettered message."""
+    """A profile built through the pipeline, a rejected call, a CSV import, a dead-lettered message, a
+    segment and an AI draft."""
     user_id = unique("metrics-user")
     call = {"userId": user_id, "event": "Product Viewed", "properties": {"sku": "sku-1"}}
     assert gateway.post("/v1/track", json=call, auth=write_auth).json()["accepted"] == 1
@@ -67,6 +69,14 @@ def traffic(
     )
     assert imported.status_code == 201, imported.text
     asyncio.run(_publish_poison(stack))
+    # A segment (a full recompute) and a generation by the planner.
+    rule = {"event": "Product Viewed", "op": "performed"}
+    segment = gateway.post(
+        "/api/segments", json={"name": unique("viewers"), "rule": rule}, headers=admin_headers
+    )
+    assert segment.status_code == 201, segment.text
+    drafted = gateway.post("/api/ai/segment", json={"prompt": "customers in Texas"}, headers=admin_headers)
+    assert drafted.status_code == 200, drafted.text
     wait_for(lambda: get_customer(gateway, admin_headers, user_id), lambda r: r.status_code == 200)
     # The profile worker dead-letters the poison message; wait until its counter says so.
     wait_for(

@@ -13,7 +13,7 @@ from sqlalchemy import MetaData, text
 from cdpkit.consumer import Consumed, ConsumerPolicy, ConsumerRunner, PolicyHandler
 from cdpkit.db import UnitOfWork, create_engine, session_factory
 from cdpkit.http import create_app
-from cdpkit.kafka import Publisher
+from cdpkit.kafka import Publisher, standard_headers
 from cdpkit.outbox import OutboxRelay, enqueue, outbox_table
 from cdpkit.settings import ServiceSettings
 from tests.factories import unique
@@ -110,7 +110,9 @@ async def test_outbox_backlog_counts_every_waiting_row_and_the_oldest_age(
     await create_topics(settings.kafka_bootstrap_servers, topic)
     async with uow:
         for n in range(5):
-            await enqueue(uow.session, relay.outbox, topic, b"k", f"m{n}".encode())
+            # Counted by the `type` header, "" without one.
+            headers = standard_headers("test.kind", f"e{n}") if n < 3 else None
+            await enqueue(uow.session, relay.outbox, topic, b"k", f"m{n}".encode(), headers)
         await uow.commit()
     await asyncio.sleep(0.3)
 
@@ -124,7 +126,8 @@ async def test_outbox_backlog_counts_every_waiting_row_and_the_oldest_age(
     assert await relay.relay_once() == 0
     assert sample("cdp_outbox_backlog", service="tests-outbox") == 0
     assert sample("cdp_outbox_oldest_age_seconds", service="tests-outbox") == 0
-    assert sample("cdp_outbox_published_total", service="tests-outbox", topic=topic) == 5
+    assert sample("cdp_outbox_published_total", service="tests-outbox", topic=topic, type="test.kind") == 3
+    assert sample("cdp_outbox_published_total", service="tests-outbox", topic=topic, type="") == 2
 
 
 async def test_pool_gauges_follow_checked_out_connections(

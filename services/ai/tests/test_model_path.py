@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.ai.adapters.openai_model import OpenAIModel
 from services.ai.errors import InvalidModelOutput, ProviderFailed, ProviderRateLimited, ProviderTimeout
@@ -180,3 +181,42 @@ async def test_a_model_campaign_becomes_an_inert_draft_with_a_flow_built_here(fa
     html = steps[1]["template"]["html"]
     assert "&lt;b&gt;there&lt;/b&gt;" in html and "{%" not in html and "{{ unsubscribe_url }}" in html
     assert log.entries[0].kind == "campaign"
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, {"service": "ai", **labels}) or 0.0
+
+
+async def test_generations_model_calls_and_tokens_are_counted_for_prometheus(fake: FakeOpenAI) -> None:
+    ok = {"kind": "segment", "provider": "openai", "outcome": "ok"}
+    failed = {**ok, "outcome": "error"}
+    calls_ok = {"provider": "openai", "result": "ok"}
+    timeouts = {"provider": "openai", "result": "ai_timeout"}
+    prompt, completion = (
+        {"provider": "openai", "direction": "prompt"},
+        {"provider": "openai", "direction": "completion"},
+    )
+    before = [
+        _sample("cdp_ai_generations_total", **ok),
+        _sample("cdp_ai_generations_total", **failed),
+        _sample("cdp_ai_provider_request_seconds_count", **calls_ok),
+        _sample("cdp_ai_provider_request_seconds_count", **timeouts),
+        _sample("cdp_ai_tokens_total", **prompt),
+        _sample("cdp_ai_tokens_total", **completion),
+        _sample("cdp_ai_generation_seconds_count", kind="segment", provider="openai"),
+    ]
+    fake.script(Reply('{"name": "oops"'), Reply(answer(SEGMENT)))  # one repair: two calls, one generation
+    await generate_segment("big spenders in Texas", WS, deps_for(fake)[0])
+    fake.script(Reply(answer(SEGMENT), delay_s=3))
+    with pytest.raises(ProviderTimeout):
+        await generate_segment("big spenders in Texas", WS, deps_for(fake, timeout_s=0.5, retries=0)[0])
+    after = [
+        _sample("cdp_ai_generations_total", **ok),
+        _sample("cdp_ai_generations_total", **failed),
+        _sample("cdp_ai_provider_request_seconds_count", **calls_ok),
+        _sample("cdp_ai_provider_request_seconds_count", **timeouts),
+        _sample("cdp_ai_tokens_total", **prompt),
+        _sample("cdp_ai_tokens_total", **completion),
+        _sample("cdp_ai_generation_seconds_count", kind="segment", provider="openai"),
+    ]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 2, 1, 200, 40, 2]

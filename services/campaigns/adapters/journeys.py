@@ -22,12 +22,14 @@ _CONTACT_OF = (
     "WHERE workspace_id = $1 AND (customer_id = $2 OR user_id = $2 OR anonymous_ids ? $2) "
     "ORDER BY (customer_id = $2) DESC, version DESC LIMIT 1"
 )
+_DUE = (
+    "FROM campaigns.enrollments e "
+    "JOIN campaigns.flows f ON f.workspace_id = e.workspace_id AND f.flow_id = e.flow_id "
+    "WHERE e.state IN ('ready', 'delayed', 'waiting') AND e.due_at <= $1 AND f.status = 'active'"
+)
 _CLAIM = (
     "SELECT e.workspace_id, e.enrollment_id, e.flow_id, e.customer_id, e.step_id, e.state, e.due_at, "
-    "e.variant, e.visits FROM campaigns.enrollments e "
-    "JOIN campaigns.flows f ON f.workspace_id = e.workspace_id AND f.flow_id = e.flow_id "
-    "WHERE e.state IN ('ready', 'delayed', 'waiting') AND e.due_at <= $1 AND f.status = 'active' "
-    "ORDER BY e.due_at LIMIT $2 FOR UPDATE OF e SKIP LOCKED"
+    f"e.variant, e.visits {_DUE} ORDER BY e.due_at LIMIT $2 FOR UPDATE OF e SKIP LOCKED"
 )
 _MOVE = (
     "UPDATE campaigns.enrollments e SET step_id = m.step, state = m.state, due_at = m.due, "
@@ -206,6 +208,11 @@ class Journeys:
     async def claim_due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Due enrollments of active flows, locked for this transaction; others' claims are skipped."""
         return [dict(row) for row in await (await self.db()).fetch(_CLAIM, now, limit)]
+
+    async def due_count(self, now: datetime) -> int:
+        """How many enrollments of active flows are due (the scheduler's backlog); takes no lock."""
+        found = await (await self.db()).fetchval(f"SELECT count(*) {_DUE}", now)
+        return int(found or 0)
 
     async def move(
         self, moves: Sequence[tuple[str, str, str, str, datetime | None, str | None, int, str]], now: datetime
