@@ -47,8 +47,12 @@ Method:
    15 % is redone, up to ``--retries`` times, and the last attempt is used (flagged as disturbed
    when it still was). Only the pairs used count in the medians; every attempt is in the JSON.
 
-   * Latency: concurrency 1 (sequential requests); p50/p95/p99 per round; the added p50 is the
-     median of the gateway rounds' p50 minus the median of the direct rounds' p50.
+   * Latency: concurrency 1 (sequential requests). Each latency "pair" is ONE round of twice
+     ``--duration`` in which the two ways alternate request by request (D G G D D G ...), so a drift
+     of the machine within the round (Kafka's flushes, other work) hits both alike; two back-to-back
+     rounds saw different moments, and the batch's added p50 scattered from -0.5 to +10 ms between
+     pairs. p50/p95/p99 per way per round; the added p50 is the median of the gateway rounds' p50
+     minus the median of the direct rounds' p50.
    * Throughput: concurrency ``--concurrency`` (default 16, enough to saturate 2 cores); requests/s
      (and events/s for batches) counted over requests that completed successfully before the
      deadline; the throughput cost is ``1 - median(gateway req/s) / median(direct req/s)``.
@@ -204,18 +208,10 @@ async def run_round(
                     result.pool_exhausted = True
                     return
             started = time.perf_counter()
-            try:
-                response = await client.request(
-                    endpoint.method, target.url, headers=target.headers, content=content
-                )
-                problem = endpoint.check(response)
-            except (httpx.HTTPError, ValueError) as error:
-                problem = f"{type(error).__name__}: {error}"
+            problem = await send(client, endpoint, target, content)
             finished = time.perf_counter()
             if problem is not None:
-                result.errors += 1
-                if len(result.error_samples) < MAX_ERROR_SAMPLES:
-                    result.error_samples.append(problem)
+                record_error(result, problem)
             elif finished <= deadline:
                 result.ok += 1
                 latencies.append((finished - started) * 1000)
@@ -230,6 +226,35 @@ async def run_round(
     result.steal_share = round(after.steal_share(before), 3)
     elapsed = (last_ok - start) if result.pool_exhausted and last_ok else duration_s
     result.duration_s = round(elapsed, 3)
+    fill_latencies(result, latencies, elapsed, endpoint)
+    if result.ok:
+        used = {role: after.roles[role] - before.roles[role] for role in after.roles}
+        used["stack"] = after.stack - before.stack
+        used["loadgen"] = after.loadgen - before.loadgen
+        used["machine"] = after.machine - before.machine
+        result.cpu_ms_per_request = {role: round(cpu * 1000 / result.ok, 3) for role, cpu in used.items()}
+    return result
+
+
+async def send(
+    client: httpx.AsyncClient, endpoint: Endpoint, target: Target, content: bytes | None
+) -> str | None:
+    """One request; what was wrong with its answer, or None."""
+    try:
+        response = await client.request(endpoint.method, target.url, headers=target.headers, content=content)
+        return endpoint.check(response)
+    except (httpx.HTTPError, ValueError) as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def record_error(result: Round, problem: str) -> None:
+    result.errors += 1
+    if len(result.error_samples) < MAX_ERROR_SAMPLES:
+        result.error_samples.append(problem)
+
+
+def fill_latencies(result: Round, latencies: list[float], elapsed: float, endpoint: Endpoint) -> None:
+    """Rate and percentiles of the successful requests' latencies (ms)."""
     latencies.sort()
     if result.ok:
         result.rps = result.ok / elapsed
@@ -238,12 +263,56 @@ async def run_round(
         result.p95_ms = percentile(latencies, 95)
         result.p99_ms = percentile(latencies, 99)
         result.mean_ms = statistics.fmean(latencies)
-        used = {role: after.roles[role] - before.roles[role] for role in after.roles}
-        used["stack"] = after.stack - before.stack
-        used["loadgen"] = after.loadgen - before.loadgen
-        used["machine"] = after.machine - before.machine
-        result.cpu_ms_per_request = {role: round(cpu * 1000 / result.ok, 3) for role, cpu in used.items()}
-    return result
+
+
+# Request by request, the way of calling goes D G G D D G G D ...: each way follows the other as often as
+# itself, so neither gains from a connection or cache the other just warmed.
+_INTERLEAVE = ("direct", "gateway", "gateway", "direct")
+
+
+async def run_interleaved(
+    clients: dict[str, httpx.AsyncClient],
+    endpoint: Endpoint,
+    duration_s: float,
+    bodies: list[bytes] | None,
+    stack_pids: Sequence[int],
+) -> tuple[Round, Round]:
+    """Latency at concurrency 1 with the two ways alternating request by request, for `duration_s`.
+
+    Drift of the machine within a round (Kafka's flushes, other work, CPU frequency) then hits both
+    ways alike, where two back-to-back rounds see different moments. Returns (direct, gateway) rounds;
+    their CPU is not attributed (the throughput rounds measure it).
+    """
+    rounds = {mode: Round(endpoint.key, "latency", mode, 1, duration_s) for mode in ("direct", "gateway")}
+    latencies: dict[str, list[float]] = {mode: [] for mode in rounds}
+    supply = iter(bodies) if bodies is not None else None
+    before = CpuSample.take({}, stack_pids)
+    started_at = time.perf_counter()
+    deadline = started_at + duration_s
+    sent = 0
+    while time.perf_counter() < deadline:
+        mode = _INTERLEAVE[sent % len(_INTERLEAVE)]
+        sent += 1
+        content = next(supply, None) if supply is not None else None
+        if supply is not None and content is None:
+            for r in rounds.values():
+                r.pool_exhausted = True
+            break
+        started = time.perf_counter()
+        problem = await send(clients[mode], endpoint, endpoint.target(mode), content)
+        if problem is not None:
+            record_error(rounds[mode], problem)
+        else:
+            rounds[mode].ok += 1
+            latencies[mode].append((time.perf_counter() - started) * 1000)
+    after = CpuSample.take({}, stack_pids)
+    elapsed = time.perf_counter() - started_at
+    for mode, result in rounds.items():
+        result.foreign_cpu_share = round(after.foreign_share(before), 3)
+        result.steal_share = round(after.steal_share(before), 3)
+        result.duration_s = round(elapsed, 3)
+        fill_latencies(result, latencies[mode], elapsed, endpoint)
+    return rounds["direct"], rounds["gateway"]
 
 
 # ---------------------------------------------------------------------------------------------- runner
@@ -298,6 +367,19 @@ class Runner:
         )
         return result
 
+    async def interleaved(self, endpoint: Endpoint, duration: float) -> list[Round]:
+        """One latency round of both ways alternating request by request (see `run_interleaved`)."""
+        bodies = self._bodies(endpoint, duration)
+        found = await run_interleaved(self.clients, endpoint, duration, bodies, self.stack_pids)
+        self.rounds += found
+        d, g = found
+        log(
+            f"{endpoint.key:5} latency    interleaved c=1  p50 direct {d.p50_ms:6.2f} ms  "
+            f"gateway {g.p50_ms:6.2f} ms  ({d.ok}+{g.ok} requests, {d.errors + g.errors} errors)  "
+            f"foreign cpu {d.foreign_cpu_share * 100:3.0f} %"
+        )
+        return list(found)
+
     async def wait_quiet(self) -> None:
         """Wait (at most --max-wait seconds) until other work on the machine leaves it alone."""
         started = time.monotonic()
@@ -322,7 +404,12 @@ class Runner:
         index, self.pairs = self.pairs, self.pairs + 1
         for attempt in range(self.settings.retries + 1):
             await self.wait_quiet()
-            rounds = [await self.one(endpoint, m, kind, concurrency, self.settings.duration_s) for m in order]
+            if kind == "latency":
+                rounds = await self.interleaved(endpoint, 2 * self.settings.duration_s)
+            else:
+                rounds = [
+                    await self.one(endpoint, m, kind, concurrency, self.settings.duration_s) for m in order
+                ]
             disturbed = any(r.foreign_cpu_share > DISTURBED_SHARE for r in rounds)
             for r in rounds:
                 r.pair, r.attempt, r.disturbed = index, attempt, disturbed
