@@ -66,6 +66,37 @@ async def test_a_busy_key_takes_leases_instead_of_a_round_trip_per_request(redis
     assert hits <= await counted(redis, subject) <= hits + largest_lease
 
 
+class SlowScript(CountingScript):
+    """Redis answering the limiter `delay_s` late, as on a busy machine."""
+
+    def __init__(self, script: Any, delay_s: float) -> None:
+        super().__init__(script)
+        self.delay_s = delay_s
+
+    async def __call__(self, **kwargs: Any) -> Any:
+        await asyncio.sleep(self.delay_s)
+        return await super().__call__(**kwargs)
+
+
+async def test_a_steady_key_never_waits_for_redis_once_its_rate_is_known(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    script = limiter._script = SlowScript(limiter._script, delay_s=0.01)  # type: ignore[assignment]
+    subject, limit = unique("key:steady"), 1_000_000
+    waits: list[tuple[float, float]] = []
+    started = time.monotonic()
+    while (now := time.monotonic()) < started + 3.0:
+        assert (await limiter.hit([Limit(subject, limit)])).allowed
+        waits.append((now - started, time.monotonic() - now))
+        await asyncio.sleep(0.002)
+    # The first second is counted request by request (no rate yet); then the next lease is always
+    # fetched while half of the current one is left, so no request waits the 10 ms for it.
+    last_second = [wait for at, wait in waits if at >= 2.0]
+    assert len(last_second) > 100 and max(last_second) < 0.008, max(last_second)
+    assert script.calls < len(waits) / 4
+    served = len(waits)
+    assert served <= await counted(redis, subject) <= served + 2 * (limit // LEASE_SHARE_OF_LIMIT)
+
+
 async def test_concurrent_requests_never_get_more_than_the_limit(redis: Redis) -> None:
     limiter = RedisRateLimiter(redis)
     subject, limit = unique("key:burst"), 500
@@ -74,7 +105,7 @@ async def test_concurrent_requests_never_get_more_than_the_limit(redis: Redis) -
     burst = await asyncio.gather(*(limiter.hit([Limit(subject, limit)]) for _ in range(1_000)))
     allowed = sum(d.allowed for d in warm_up + burst)
     assert allowed <= limit
-    assert allowed >= limit - limit // LEASE_SHARE_OF_LIMIT  # at most one unused lease is lost
+    assert allowed >= limit - 2 * (limit // LEASE_SHARE_OF_LIMIT)  # at most two unused leases are lost
     assert await counted(redis, subject) <= limit
 
 
