@@ -47,6 +47,10 @@ def summarise(endpoint: Endpoint, rounds: list[Round]) -> dict[str, Any]:
 
     pair_costs = [1 - g.rps / d.rps for d, g in pairs("throughput") if d.rps]
     pair_added = [g.p50_ms - d.p50_ms for d, g in pairs("latency")]
+    # A latency pair is one interleaved round: the two ways saw the same moments, so the difference
+    # within each round is what the gateway adds; a difference of medians would mix rounds.
+    if pair_added:
+        added = statistics.median(pair_added)
     out["throughput_cost"] = round(cost, 4)
     # Secondary, less sensitive to other work on the machine: the capacity lost when the server side is
     # CPU-bound, from the CPU the whole bench stack spends per request (process CPU times).
