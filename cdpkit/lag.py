@@ -65,13 +65,22 @@ class LagMeter:
         for tp in assigned:
             position = self._handled.get(tp)
             if position is None:
-                # Nothing handled since the assignment: the position is where the group committed.
+                # Nothing handled since the assignment: count from the group's committed offset. Not
+                # from the fetch position, which runs ahead of a stuck handler by all it prefetched.
                 try:
-                    position = await asyncio.wait_for(consumer.position(tp), 1.0)
+                    position = await asyncio.wait_for(self._committed(consumer, tp), 1.0)
                 except (TimeoutError, IllegalStateError):
                     continue
             if tp in ends:
                 self._gauge(tp).set(max(0, ends[tp] - position))
+
+    @staticmethod
+    async def _committed(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
+        """The group's committed offset, or the partition's first offset when it never committed."""
+        committed = await consumer.committed(tp)
+        if committed is not None:
+            return int(committed)
+        return int((await consumer.beginning_offsets([tp]))[tp])
 
     def forget(self, revoked: Sequence[TopicPartition]) -> None:
         """Drop partitions another replica now owns, so two replicas never report the same one."""

@@ -34,8 +34,12 @@ async def sample_reaches(name: str, value: float, labels: dict[str, str], timeou
         await asyncio.sleep(0.05)
 
 
+# Stuck on the first message, nothing is handled yet: the lag counts from the group's committed
+# offset (here none, so the partition's start), not from the fetch position, which is already past
+# everything the consumer prefetched and would show no lag at all.
+@pytest.mark.parametrize(("stuck_on", "waiting"), [(b"m0", 5), (b"m1", 4)])
 async def test_lag_is_measured_from_the_end_offsets_while_a_handler_is_stuck(
-    settings: ServiceSettings, publisher: Publisher
+    settings: ServiceSettings, publisher: Publisher, stuck_on: bytes, waiting: int
 ) -> None:
     topic, group = unique("test.lag"), unique("group")
     await create_topics(settings.kafka_bootstrap_servers, topic, topic + ".dlq")
@@ -46,8 +50,8 @@ async def test_lag_is_measured_from_the_end_offsets_while_a_handler_is_stuck(
 
     async def handle(message: Consumed) -> str:
         handled.append(message.value)
-        if message.value == b"m1":
-            await release.wait()  # a handler stuck on its second message
+        if message.value == stuck_on:
+            await release.wait()
         return "ok"
 
     process = PolicyHandler(
@@ -64,12 +68,11 @@ async def test_lag_is_measured_from_the_end_offsets_while_a_handler_is_stuck(
     task = asyncio.create_task(runner.run())
     labels = {"service": "tests", "topic": topic, "partition": "0", "group": group}
     try:
-        # m0 handled, m1 stuck: four messages (m1..m4) are still to handle.
-        await sample_reaches("cdp_consumer_lag_messages", 4, labels)
+        await sample_reaches("cdp_consumer_lag_messages", waiting, labels)
         for n in range(5, 8):
             await publisher.publish(topic, b"one-key", f"m{n}".encode())
         # The loop is blocked, so only the periodic end-offset check can see the new messages.
-        await sample_reaches("cdp_consumer_lag_messages", 7, labels)
+        await sample_reaches("cdp_consumer_lag_messages", waiting + 3, labels)
         release.set()
         await sample_reaches("cdp_consumer_lag_messages", 0, labels)
     finally:
