@@ -196,27 +196,23 @@ async def test_generations_model_calls_and_tokens_are_counted_for_prometheus(fak
         {"provider": "openai", "direction": "prompt"},
         {"provider": "openai", "direction": "completion"},
     )
-    before = [
-        _sample("cdp_ai_generations_total", **ok),
-        _sample("cdp_ai_generations_total", **failed),
-        _sample("cdp_ai_provider_request_seconds_count", **calls_ok),
-        _sample("cdp_ai_provider_request_seconds_count", **timeouts),
-        _sample("cdp_ai_tokens_total", **prompt),
-        _sample("cdp_ai_tokens_total", **completion),
-        _sample("cdp_ai_generation_seconds_count", kind="segment", provider="openai"),
-    ]
+
+    def counters() -> list[float]:
+        return [
+            _sample("cdp_ai_generations_total", **ok),
+            _sample("cdp_ai_generations_total", **failed),
+            _sample("cdp_ai_provider_request_seconds_count", **calls_ok),
+            _sample("cdp_ai_provider_request_seconds_count", **timeouts),
+            _sample("cdp_ai_tokens_total", **prompt),
+            _sample("cdp_ai_tokens_total", **completion),
+            _sample("cdp_ai_generation_seconds_count", kind="segment", provider="openai"),
+        ]
+
+    before = counters()
     fake.script(Reply('{"name": "oops"'), Reply(answer(SEGMENT)))  # one repair: two calls, one generation
     await generate_segment("big spenders in Texas", WS, deps_for(fake)[0])
     fake.script(Reply(answer(SEGMENT), delay_s=3))
     with pytest.raises(ProviderTimeout):
         await generate_segment("big spenders in Texas", WS, deps_for(fake, timeout_s=0.5, retries=0)[0])
-    after = [
-        _sample("cdp_ai_generations_total", **ok),
-        _sample("cdp_ai_generations_total", **failed),
-        _sample("cdp_ai_provider_request_seconds_count", **calls_ok),
-        _sample("cdp_ai_provider_request_seconds_count", **timeouts),
-        _sample("cdp_ai_tokens_total", **prompt),
-        _sample("cdp_ai_tokens_total", **completion),
-        _sample("cdp_ai_generation_seconds_count", kind="segment", provider="openai"),
-    ]
+    after = counters()
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 2, 1, 200, 40, 2]
