@@ -29,6 +29,7 @@ class Guard:
             KeyKind.WRITE: settings.rate_limit_write_per_minute,
         }
         self.per_workspace = settings.rate_limit_workspace_per_minute
+        self.public_per_ip = settings.rate_limit_public_per_minute
 
     async def admin(self, request: Request, needed: Scope) -> Principal:
         """An admin key or session with scope `needed`, within its rate limits."""
@@ -48,6 +49,12 @@ class Guard:
         await self._limit(scope, principal)
         return principal
 
+    async def public_of(self, scope: AsgiScope) -> None:
+        """A key-less request (the public routes), within its client IP's rate limit."""
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        await self._hit(scope, [Limit(f"ip:{address}", self.public_per_ip)], "public")
+
     async def _limit(self, scope: AsgiScope, principal: Principal) -> None:
         limits = [
             Limit(
@@ -55,6 +62,9 @@ class Guard:
             ),
             Limit(f"workspace:{principal.workspace_id}", self.per_workspace),
         ]
+        await self._hit(scope, limits, principal.kind.value)
+
+    async def _hit(self, scope: AsgiScope, limits: list[Limit], kind: str) -> None:
         try:
             decision = await self.limiter.hit(limits)
         except Exception:
@@ -64,7 +74,7 @@ class Guard:
         # Read by EdgeHeadersMiddleware, which puts them on the response.
         scope.setdefault("state", {})["rate_limit_headers"] = decision.headers()
         if not decision.allowed:
-            RATE_LIMITED.labels(principal.kind.value).inc()
+            RATE_LIMITED.labels(kind).inc()
             raise RateLimited(
                 "rate limit exceeded; retry after the time in Retry-After",
                 details={"limit_per_minute": decision.limit},

@@ -36,7 +36,11 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/templates", "campaigns"),
     ("/api/outbox", "campaigns"),
     ("/api/ai", "ai"),
+    # Public and key-less: links in emails (unsubscribe; later the open pixel and click redirect).
+    # The signed token in the path is the credential; the service checks it.
+    ("/t", "campaigns"),
 )
+PUBLIC_PREFIXES = frozenset({"/t"})
 _HOP_BY_HOP = {
     b"connection",
     b"keep-alive",
@@ -115,22 +119,34 @@ class Upstreams:
         for pool in self.pools.values():
             pool.close()
 
-    def internal_headers(self, principal: Principal) -> list[tuple[bytes, bytes]]:
-        """What a service needs to trust the request: the workspace, the scopes and the shared token."""
+    def internal_headers(self, principal: Principal | None) -> list[tuple[bytes, bytes]]:
+        """What a service needs to trust the request: the workspace, the scopes and the shared token.
+
+        A public request (`principal` None) carries no workspace or scopes: only the token.
+        """
         headers = [
-            (_WORKSPACE, principal.workspace_id.encode()),
-            (_SCOPES, principal.scopes_header.encode()),
             (b"x-request-id", (request_id_var.get() or "").encode()),
             *http_trace_headers(),  # the gateway's span, so the service's span is its child
         ]
+        if principal is not None:
+            headers += [
+                (_WORKSPACE, principal.workspace_id.encode()),
+                (_SCOPES, principal.scopes_header.encode()),
+            ]
         if self.internal_token:
             headers.append((_INTERNAL_TOKEN, self.internal_token))
         return headers
 
     async def forward(
-        self, service: str, scope: Scope, principal: Principal, body: Body, length: int | None, send: Send
+        self,
+        service: str,
+        scope: Scope,
+        principal: Principal | None,
+        body: Body,
+        length: int | None,
+        send: Send,
     ) -> None:
-        """Send the request on with the caller's workspace; stream the answer back to `send`."""
+        """Send the request on with the caller's workspace (none if public); stream the answer back."""
         circuit = self.circuits[service]
         wait = circuit.retry_after()
         if wait is not None:

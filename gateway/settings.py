@@ -31,6 +31,8 @@ class Settings(ServiceSettings):
     rate_limit_admin_per_minute: int = Field(default=1_200, ge=1)
     rate_limit_write_per_minute: int = Field(default=60_000, ge=1)
     rate_limit_workspace_per_minute: int = Field(default=120_000, ge=1)
+    # Key-less public routes (/t: links in emails), counted per client IP.
+    rate_limit_public_per_minute: int = Field(default=600, ge=1)
 
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser

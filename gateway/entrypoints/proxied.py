@@ -1,4 +1,5 @@
-"""The proxied routes (`/v1/*` to ingest, `/api/<service prefixes>` to the services), in raw ASGI.
+"""The proxied routes (`/v1/*` to ingest, `/api/<service prefixes>` and the public `/t/*` to the
+services), in raw ASGI.
 
 They are the gateway's hot path, so they skip FastAPI's routing, request objects and response
 classes: authenticate, rate-limit, forward, stream back. Everything else (the gateway's own routes,
@@ -24,7 +25,7 @@ from cdpkit.tracing import end_server_span, server_span
 from gateway.bootstrap import Gateway
 from gateway.domain.keys import Scope as KeyScope
 from gateway.middleware import BodyLimitMiddleware, edge_headers
-from gateway.proxy import ROUTES, route_of
+from gateway.proxy import PUBLIC_PREFIXES, ROUTES, route_of
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ _ALLOW = ", ".join(sorted(API_METHODS))
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Bodies the services accept; anything else is refused here with 415 rather than forwarded.
 ACCEPTED_BODIES = ("application/json", "multipart/form-data", "text/csv")
+PUBLIC_METHODS = frozenset({"GET", "POST"})
+# What a browser's form or a mail client's RFC 8058 one-click POST sends to a public route.
+PUBLIC_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class MethodNotAllowed(CdpError):
@@ -80,6 +84,8 @@ class ProxiedRoutes:
         try:
             if prefix == "/v1":
                 await self._tracking(scope, receive, tracked_send)
+            elif prefix in PUBLIC_PREFIXES:
+                await self._public(service, scope, receive, tracked_send)
             else:
                 await self._api(service, scope, receive, tracked_send)
         except CdpError as error:
@@ -101,18 +107,34 @@ class ProxiedRoutes:
             raise MethodNotAllowed(f"{method} is not allowed here", headers={"Allow": _ALLOW})
         gateway: Gateway = scope["app"].state.gateway
         principal = await gateway.guard.admin_of(scope, KeyScope.READ if method == "GET" else KeyScope.WRITE)
-        length_header = header(scope, b"content-length")
-        length = int(length_header) if length_header.isdigit() else None
-        has_body = bool(length) or "chunked" in header(scope, b"transfer-encoding").lower()
-        if method in BODY_METHODS and has_body:
-            content_type = header(scope, b"content-type").split(";")[0].strip().lower()
-            if content_type not in ACCEPTED_BODIES:
-                raise UnsupportedMediaType(
-                    f"unsupported Content-Type {content_type or '(none)'!r}",
-                    details={"accepted": list(ACCEPTED_BODIES)},
-                )
+        length, has_body = body_of(scope, ACCEPTED_BODIES if method in BODY_METHODS else None)
         body = stream_body(receive) if has_body else None
         await gateway.upstreams.forward(service, scope, principal, body, length, send)
+
+    async def _public(self, service: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """No key and no workspace: the signed path is the credential, checked by the service."""
+        method = scope["method"]
+        if method not in PUBLIC_METHODS:
+            raise MethodNotAllowed(f"{method} is not allowed here", headers={"Allow": "GET, POST"})
+        gateway: Gateway = scope["app"].state.gateway
+        await gateway.guard.public_of(scope)
+        length, has_body = body_of(scope, PUBLIC_BODIES)
+        body = stream_body(receive) if has_body else None
+        await gateway.upstreams.forward(service, scope, None, body, length, send)
+
+
+def body_of(scope: Scope, accepted: tuple[str, ...] | None) -> tuple[int | None, bool]:
+    """The body's declared length and whether there is one; 415 when its type is not in `accepted`."""
+    length_header = header(scope, b"content-length")
+    length = int(length_header) if length_header.isdigit() else None
+    has_body = bool(length) or "chunked" in header(scope, b"transfer-encoding").lower()
+    if accepted is not None and has_body:
+        content_type = header(scope, b"content-type").split(";")[0].strip().lower()
+        if content_type not in accepted:
+            raise UnsupportedMediaType(
+                f"unsupported Content-Type {content_type or '(none)'!r}", details={"accepted": list(accepted)}
+            )
+    return length, has_body
 
 
 async def read_body(receive: Receive) -> bytes:

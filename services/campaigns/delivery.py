@@ -35,6 +35,7 @@ from services.campaigns.settings import Settings
 log = logging.getLogger(__name__)
 WORKSPACE_HEADER = "X-CDP-Workspace"
 CONSENT_TRAITS = ("email_consent", "marketing_consent")
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 class Permanent(Exception):
@@ -45,12 +46,17 @@ class Permanent(Exception):
 _UNSET_SECRET = secrets.token_bytes(32)
 
 
-def unsubscribe_url(settings: Settings, workspace_id: str, customer_id: str) -> str:
-    """The customer's unsubscribe link; its token proves it was made here."""
+def unsubscribe_token(settings: Settings, workspace_id: str, customer_id: str) -> str:
+    """The token of a customer's unsubscribe link: signs the link, and verifies one (compare_digest)."""
     shared = settings.cdp_internal_token
     secret = shared.get_secret_value().encode() if shared else _UNSET_SECRET
-    token = hmac.new(secret, f"{workspace_id}:{customer_id}".encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{settings.public_base_url}/api/outbox/unsubscribe/{workspace_id}/{customer_id}/{token}"
+    return hmac.new(secret, f"{workspace_id}:{customer_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def unsubscribe_url(settings: Settings, workspace_id: str, customer_id: str) -> str:
+    """The customer's unsubscribe link (public, key-less: the token is the credential)."""
+    token = unsubscribe_token(settings, workspace_id, customer_id)
+    return f"{settings.public_base_url}/t/unsubscribe/{workspace_id}/{customer_id}/{token}"
 
 
 def suppression(profile: dict[str, Any] | None, marketing: bool) -> str | None:
@@ -160,6 +166,8 @@ class Deliverer:
         message[WORKSPACE_HEADER] = event.workspace_id
         if unsubscribe:
             message["List-Unsubscribe"] = f"<{unsubscribe}>"
+            # RFC 8058 one-click: the mail client POSTs this body to the link, no page shown.
+            message["List-Unsubscribe-Post"] = ONE_CLICK
         message.set_content(content.text or " ")
         if content.html:
             message.add_alternative(content.html, subtype="html")

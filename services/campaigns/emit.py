@@ -7,8 +7,10 @@ redo after a crash produces the same messages, which consumers recognise and app
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -16,7 +18,7 @@ import orjson
 from cdpkit.kafka import encode_plain, standard_headers
 from cdpkit.outbox import OutboxMessage
 from schemas.campaigns import send_key
-from schemas.customer_events import CustomerEvent, Identify, customer_event_key
+from schemas.customer_events import CustomerEvent, Identify, Track, customer_event_key
 from schemas.topics import CAMPAIGN_SENDS, CUSTOMER_EVENTS
 from services.campaigns.domain.journey import Effect
 
@@ -187,27 +189,41 @@ def trait_update(
     now: datetime,
 ) -> str | None:
     """An identify call on the customer-events topic, as ingest would publish it: the profile folds it."""
+    message = customer_call(workspace_id, event_id, profile, now, partial(Identify, traits=traits))
+    if message is None:
+        return "the customer has no user or anonymous id to update"
+    out.messages.append(message)
+    return None
+
+
+def customer_call(
+    workspace_id: str,
+    event_id: str,
+    profile: dict[str, Any] | None,
+    now: datetime,
+    call_of: Callable[..., Identify | Track],
+) -> OutboxMessage | None:
+    """The customer's call (`call_of` given its ids) as an outbox message onto the customer-events topic.
+
+    Published as ingest would, with header `source: campaigns`; None when the profile names no user
+    or anonymous id to key it by.
+    """
     user_id = (profile or {}).get("user_id")
     anonymous = ((profile or {}).get("anonymous_ids") or [None])[0]
     if not user_id and not anonymous:
-        return "the customer has no user or anonymous id to update"
-    call = Identify(
-        message_id=event_id, user_id=user_id, anonymous_id=None if user_id else anonymous, traits=traits
-    )
+        return None
+    call = call_of(message_id=event_id, user_id=user_id, anonymous_id=None if user_id else anonymous)
     event = CustomerEvent(
         event_id=event_id,
         workspace_id=workspace_id,
-        type="identify",
+        type=call.type,
         occurred_at=now,
         received_at=now,
         payload=call,
     )
-    out.messages.append(
-        (
-            CUSTOMER_EVENTS.name,
-            customer_event_key(workspace_id, call.customer_key),
-            event.model_dump_json().encode(),
-            [*standard_headers(event.type, event.event_id), ("source", CAMPAIGNS_SOURCE.encode())],
-        )
+    return (
+        CUSTOMER_EVENTS.name,
+        customer_event_key(workspace_id, call.customer_key),
+        event.model_dump_json().encode(),
+        [*standard_headers(event.type, event.event_id), ("source", CAMPAIGNS_SOURCE.encode())],
     )
-    return None

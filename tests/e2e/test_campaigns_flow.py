@@ -154,7 +154,7 @@ async def test_segment_entry_enrolls_emails_waits_and_branches(
     )
     assert first[0]["subject"] == "Welcome Ann"
     assert "Hi Ann from Austin" in first[0]["html"]
-    assert "Unsubscribe" in first[0]["html"] and "/api/outbox/unsubscribe/" in first[0]["text"]
+    assert "Unsubscribe" in first[0]["html"] and "/t/unsubscribe/" in first[0]["text"]
     [enrollment] = enrollments(gateway, admin_headers, flow_id)
     assert enrollment["customer_id"] == ann["customer_id"]
     assert enrollment["history"][0]["cause"] == cause

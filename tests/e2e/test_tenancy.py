@@ -252,6 +252,19 @@ def importing(kind: str) -> Callable[[World], None]:
     return probe
 
 
+def public_unsubscribe_link(w: World) -> None:
+    """Deliberately public (no key: an email's recipient has none); the signed path is the credential.
+
+    The workspace is in the path, and a token is valid for one (workspace, customer) only, so B's id
+    in the path of A's customer is refused (tests/e2e/test_campaigns_unsubscribe.py has the rest).
+    """
+    a_customer = get_customer(w.gateway, w.a_admin, w.a_user).json()["customer_id"]
+    for method in ("GET", "POST"):
+        answer = w.gateway.request(method, f"/t/unsubscribe/{w.b_id}/{a_customer}/{'0' * 32}")
+        assert answer.status_code == 404
+    assert get_customer(w.gateway, w.a_admin, w.a_user).json()["email_subscribed"] is not False
+
+
 PROBES: dict[tuple[str, str], Callable[[World], None]] = {
     ("get", "/api/imports"): list_imports,
     ("get", "/api/imports/{job_id}"): get_an_import,
@@ -282,6 +295,8 @@ PROBES: dict[tuple[str, str], Callable[[World], None]] = {
     **CATALOG_PROBES,
     **ORDERS_PROBES,
     **SEGMENT_PROBES,
+    ("get", "/t/unsubscribe/{workspace_id}/{customer_id}/{token}"): public_unsubscribe_link,
+    ("post", "/t/unsubscribe/{workspace_id}/{customer_id}/{token}"): public_unsubscribe_link,
     **{
         ("post", f"/v1/{call}"): tracking(f"/v1/{call}")
         for call in ("identify", "track", "page", "screen", "group", "alias", "batch")

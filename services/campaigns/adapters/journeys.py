@@ -22,6 +22,11 @@ _CONTACT_OF = (
     "WHERE workspace_id = $1 AND (customer_id = $2 OR user_id = $2 OR anonymous_ids ? $2) "
     "ORDER BY (customer_id = $2) DESC, version DESC LIMIT 1"
 )
+_LOCK_CONTACT = (
+    "SELECT customer_id, coalesce(profile, '{}')::text, version FROM campaigns.contacts "
+    "WHERE workspace_id = $1 AND (customer_id = $2 OR user_id = $2 OR anonymous_ids ? $2) "
+    "ORDER BY (customer_id = $2) DESC, version DESC LIMIT 1 FOR UPDATE"
+)
 _DUE = (
     "FROM campaigns.enrollments e "
     "JOIN campaigns.flows f ON f.workspace_id = e.workspace_id AND f.flow_id = e.flow_id "
@@ -109,6 +114,29 @@ class Journeys:
             ) is not None:
                 found[(workspace_id, ref)] = profile
         return found
+
+    async def unsubscribe(self, workspace_id: str, ref: str) -> tuple[dict[str, Any], int, bool] | None:
+        """Mark the contact unsubscribed at once: (its profile, version, whether it already was), or None.
+
+        The row stays locked until the transaction ends, so two clicks at once change it once. Delivery
+        reads `email_subscribed` from this profile, so the next send is suppressed without waiting
+        for the profile service's snapshot (which then says the same).
+        """
+        db = await self.db()
+        row = await db.fetchrow(_LOCK_CONTACT, workspace_id, ref)
+        if row is None:
+            return None
+        customer_id, profile, version = row[0], orjson.loads(row[1]), int(row[2] or 0)
+        if profile.get("email_subscribed") is False:
+            return profile, version, True
+        await db.execute(
+            "UPDATE campaigns.contacts SET updated_at = now(), "
+            "profile = jsonb_set(coalesce(profile, '{}'), '{email_subscribed}', 'false') "
+            "WHERE workspace_id = $1 AND customer_id = $2",
+            workspace_id,
+            customer_id,
+        )
+        return {**profile, "email_subscribed": False}, version, False
 
     async def customer_id(self, workspace_id: str, user_id: str | None, anonymous_id: str | None) -> str:
         """The customer behind an event's ids; the event's own key while no snapshot has named them."""
