@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,8 +26,16 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def broadcast(gateway: httpx.Client, admin: dict[str, str], segment_id: str, subject: str) -> str:
-    """A broadcast to the segment, sent now; its path."""
-    body = {"name": subject, "kind": "broadcast", "segment_id": segment_id, "template": {"subject": subject}}
+    """A broadcast to the segment in 3 s (its members' entries reach campaigns meanwhile); its path."""
+    at = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+    template = {"subject": subject}
+    body = {
+        "name": subject,
+        "kind": "broadcast",
+        "segment_id": segment_id,
+        "template": template,
+        "scheduled_at": at,
+    }
     created = gateway.post("/api/campaigns", json=body, headers=admin)
     assert created.status_code == 201, created.text
     path = f"/api/campaigns/{created.json()['id']}"
