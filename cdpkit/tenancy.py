@@ -15,13 +15,18 @@ INTERNAL_TOKEN_HEADER = "x-cdp-internal-token"
 SCOPES_HEADER = "x-cdp-scopes"
 
 
-def require_workspace(request: Request) -> str:
-    """The caller's workspace; refuses requests that did not come through the gateway."""
+def require_gateway(request: Request) -> None:
+    """Refuses requests that did not come through the gateway (they lack its internal token)."""
     expected = getattr(request.app.state, "internal_token", None)
     if expected is not None:
         given = request.headers.get(INTERNAL_TOKEN_HEADER, "")
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise Unauthenticated("requests to services must come through the gateway")
+
+
+def require_workspace(request: Request) -> str:
+    """The caller's workspace; refuses requests that did not come through the gateway."""
+    require_gateway(request)
     workspace_id = request.headers.get(WORKSPACE_HEADER)
     if not workspace_id:
         raise Unauthenticated("no workspace: call the platform through the gateway with an API key")
