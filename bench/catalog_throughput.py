@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import sys
@@ -38,7 +37,7 @@ import asyncpg
 import orjson
 from aiokafka import TopicPartition
 
-from bench.harness import ceiling_consumer, cpu_seconds, log, run_meta, start_worker, stop_worker
+from bench.harness import ceiling_consumer, cpu_seconds, log, on_stack, save_result, start_worker, stop_worker
 from bench.profile_throughput import Message, produce
 from cdpkit.kafka import encode, standard_headers
 from cdpkit.settings import ServiceSettings
@@ -242,19 +241,8 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    stack = Stack.for_profile(args.stack_profile)
-    load_before = os.getloadavg()
-    stack.up()
-    try:
-        for proc in stack.procs:
-            if proc.name in STOPPED:
-                proc.stop()
-        result = asyncio.run(measure(stack, args))
-    finally:
-        stack.down()
-    result["meta"] = {**run_meta("services/catalog", "cdpkit"), "load_before": load_before}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    result = on_stack(args.stack_profile, lambda stack: measure(stack, args), lambda name: name in STOPPED)
+    save_result(RESULTS, result, "services/catalog", "cdpkit")
     print(
         f"worker {result['worker_lines_per_s']} lines/s (target 10,000), ceiling "
         f"{result['ceiling_lines_per_s']} lines/s, ratio {result['ratio']} (target 0.5)"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -178,3 +181,38 @@ def run_meta(*sources: str) -> dict[str, Any]:
         "dirty": bool(git("status", "--porcelain", "--", *sources).strip()),
         "nproc": nproc(),
     }
+
+
+def is_worker(name: str) -> bool:
+    return name.endswith("-worker")
+
+
+def on_stack(
+    profile: str,
+    measure: Callable[[Stack], Coroutine[Any, Any, dict[str, Any]]],
+    stopped: Callable[[str], bool] = is_worker,
+) -> dict[str, Any]:
+    """Run `measure` on the launcher's stack of `profile`, started for it and always stopped after.
+
+    The processes `stopped` names (by default every worker) are stopped first: they would compete
+    for the cores with what is measured. The result's `meta` records the load average before.
+    """
+    load_before = os.getloadavg()
+    stack = Stack.for_profile(profile)
+    stack.up()
+    try:
+        for proc in stack.procs:
+            if stopped(proc.name):
+                proc.stop()
+        result = asyncio.run(measure(stack))
+    finally:
+        stack.down()
+    result["meta"] = {"load_before": load_before}
+    return result
+
+
+def save_result(path: Path, result: dict[str, Any], *sources: str) -> None:
+    """Write the result file, its `meta` completed with `run_meta(*sources)`."""
+    result["meta"] = {**run_meta(*sources), **result.get("meta", {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")

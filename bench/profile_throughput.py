@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import time
@@ -35,7 +34,16 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from bench.harness import ceiling_consumer, cpu_seconds, log, percentile, run_meta, start_worker, stop_worker
+from bench.harness import (
+    ceiling_consumer,
+    cpu_seconds,
+    log,
+    on_stack,
+    percentile,
+    save_result,
+    start_worker,
+    stop_worker,
+)
 from bench.profile_events import shop_events
 from cdpkit.kafka import encode, producer_options, standard_headers
 from cdpkit.settings import ServiceSettings
@@ -325,20 +333,11 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=20, help="track one produced event in this many")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (replicas) in the group")
     args = parser.parse_args()
-    stack = Stack.for_profile(args.stack_profile)
-    stack.up()
-    try:
-        # Only the bench's own worker folds: the stack's would compete for the events and the cores.
-        next(proc for proc in stack.procs if proc.name == "profile-worker").stop()
-        result = asyncio.run(measure(stack, args))
-    finally:
-        stack.down()
-    result["meta"] = {
-        **run_meta("services/profile", "cdpkit"),
-        "load_before": os.getloadavg(),
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    # Only the bench's own worker folds: the stack's would compete for the events and the cores.
+    result = on_stack(
+        args.stack_profile, lambda stack: measure(stack, args), lambda name: name == "profile-worker"
+    )
+    save_result(RESULTS, result, "services/profile", "cdpkit")
     verdict = defaultdict(str)
     verdict["throughput"] = "met" if result["worker_events_per_s"] >= 10_000 else "NOT met"
     verdict["ratio"] = "met" if result["ratio"] >= 0.5 else "NOT met"

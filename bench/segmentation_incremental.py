@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import random
 import sys
 import time
@@ -37,7 +35,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.harness import ceiling_consumer, log, percentile, run_meta, start_worker, stop_worker
+from bench.harness import ceiling_consumer, log, on_stack, percentile, save_result, start_worker, stop_worker
 from cdpkit.kafka import encode, producer_options, standard_headers
 from cdpkit.settings import ServiceSettings
 from deploy.launcher.stack import Stack
@@ -408,22 +406,9 @@ def main() -> int:
     )
     parser.add_argument("--sample", type=int, default=10, help="one probe in this many snapshots")
     args = parser.parse_args()
-    stack = Stack.for_profile(args.stack_profile)
-    stack.up()
-    try:
-        # Only the bench's worker applies snapshots; the other workers would compete for the cores.
-        for proc in stack.procs:
-            if proc.name.endswith("-worker"):
-                proc.stop()
-        result = asyncio.run(measure(stack, args))
-    finally:
-        stack.down()
-    result["meta"] = {
-        **run_meta("services/segmentation", "schemas/rules", "cdpkit"),
-        "load_before": os.getloadavg(),
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    # Only the bench's worker applies snapshots; the other workers would compete for the cores.
+    result = on_stack(args.stack_profile, lambda stack: measure(stack, args))
+    save_result(RESULTS, result, "services/segmentation", "schemas/rules", "cdpkit")
     throughput = "met" if result["worker_changes_per_s"] >= 20_000 else "NOT met"
     p99 = result["latency"]["p99_ms"]
     print(

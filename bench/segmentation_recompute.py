@@ -19,7 +19,6 @@ Results: stdout and bench/results/segmentation_recompute.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import statistics
@@ -32,7 +31,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from bench.harness import log, run_meta
+from bench.harness import log, on_stack, save_result
 from deploy.launcher.stack import Stack
 from schemas.rules import FieldCatalogue, parse_rule
 from services.segmentation.adapters.memberships import MembershipStore
@@ -223,19 +222,9 @@ def main() -> int:
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
-    stack = Stack.for_profile(args.stack_profile)
-    stack.up()
-    try:
-        # Only PostgreSQL is measured: the workers would only compete for the cores.
-        for proc in stack.procs:
-            if proc.name.endswith("-worker"):
-                proc.stop()
-        result = asyncio.run(measure(stack, args))
-    finally:
-        stack.down()
-    result["meta"] = run_meta("services/segmentation", "schemas/rules")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    # Only PostgreSQL is measured: the workers would only compete for the cores.
+    result = on_stack(args.stack_profile, lambda stack: measure(stack, args))
+    save_result(RESULTS, result, "services/segmentation", "schemas/rules")
     for r in result["rules"]:
         met = r["recompute_ratio"] <= 1.5 and r["compiled_recompute_ms"] < 1000
         print(
