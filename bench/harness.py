@@ -123,15 +123,8 @@ def start_worker(stack: Stack, service: str, port: int, **env: str) -> subproces
     """`python -m services.<service> worker` in the stack's environment on `port`; ready when it returns."""
     if answers(f"http://127.0.0.1:{port}/healthz"):
         raise RuntimeError(f"port {port} is taken: a worker left by an earlier run? stop it first")
-    with (stack.layout.logs / f"bench-{service}-worker.log").open("ab") as output:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}", "worker"],
-            cwd=REPO,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING", **env},
-            start_new_session=True,
-        )
+    log = stack.layout.logs / f"bench-{service}-worker.log"
+    proc = stack.spawn_worker(service, port, log, **{"LOG_LEVEL": "WARNING", **env})
     deadline = time.monotonic() + 60
     while not answers(f"http://127.0.0.1:{port}/readyz"):
         if time.monotonic() > deadline or proc.poll() is not None:

@@ -8,12 +8,10 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from cdpkit.settings import ServiceSettings
-from deploy.launcher.layout import REPO
 from deploy.launcher.processes import answers
 from deploy.launcher.stack import Stack
 from tests.factories import wait_for
@@ -33,15 +31,7 @@ def free_port() -> int:
 def start_worker(stack: Stack, service: str, **env: str) -> subprocess.Popen[bytes]:
     """`python -m services.<service> worker` in the stack's environment, ready; killed if it never is."""
     port = free_port()
-    with (stack.layout.logs / f"{service}-crash-test-{port}.log").open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}", "worker"],
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **stack.service_env(), "HTTP_PORT": str(port), **env},
-            start_new_session=True,
-        )
+    proc = stack.spawn_worker(service, port, stack.layout.logs / f"{service}-crash-test-{port}.log", **env)
     try:
         wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), bool, timeout_s=30, interval_s=0.3)
     except BaseException:

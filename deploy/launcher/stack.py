@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from cdpkit.migrations import upgrade
 from cdpkit.settings import ServiceSettings
 from deploy.launcher import components
 from deploy.launcher import prometheus as local_prometheus
-from deploy.launcher.layout import GOOGLE_CERTS_OFFSET, TEST_PROFILES, Credentials, Layout
+from deploy.launcher.layout import GOOGLE_CERTS_OFFSET, REPO, TEST_PROFILES, Credentials, Layout
 from deploy.launcher.processes import Proc, answers, port_open, stop_leftovers, wait_until
 from deploy.launcher.services import MIGRATED, SERVICES, SMTP_SINK_OFFSET, UPSTREAMS
 from schemas.topics import TOPICS
@@ -165,6 +166,19 @@ class Stack:
         workers = [s.name for s in SERVICES if s.command == "worker"]
         env["EXTRA_HEALTH_URLS"] = ",".join(f"{name}={self.service_url(name)}" for name in workers)
         return env
+
+    def spawn_worker(self, service: str, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+        """One more `python -m services.<service> worker` in this stack's environment, on `port`, in its
+        own process group; not tracked by the stack (tests and benchmarks start and stop their own)."""
+        with log.open("ab") as output:
+            return subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}", "worker"],
+                cwd=REPO,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.service_env(), "HTTP_PORT": str(port), **env},
+                start_new_session=True,
+            )
 
     def _start_services(self) -> None:
         env = self.service_env()
