@@ -227,12 +227,13 @@ class _Compiler:
             else:
                 lines.append(self.json("li.item", key, item.op, item.value))
         if lines:
-            # One line item passes every line filter; a `products` that is not an array has no lines.
+            # One line item (an object: a stray null or string is no line) passes every line filter; a
+            # `products` that is not an array has no lines.
             items = f"(e.properties -> '{LINE_ITEMS}')"
             found += (
                 " AND EXISTS (SELECT 1 FROM jsonb_array_elements("
                 f"CASE WHEN jsonb_typeof({items}) = 'array' THEN {items} ELSE '[]'::jsonb END) li(item) "
-                f"WHERE {' AND '.join(lines)})"
+                f"WHERE jsonb_typeof(li.item) = 'object' AND {' AND '.join(lines)})"
             )
         if condition.op == "performed":
             return f"EXISTS (SELECT 1 {found})"

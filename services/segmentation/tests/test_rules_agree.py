@@ -274,6 +274,7 @@ def test_order_lines_match_when_one_line_passes_every_line_filter(database: Data
         "no-lines": [{"total": 50}, {"products": []}, {"products": {"category": "Shoes"}}],
         "stray": [{"products": ["Shoes", None, 3, [adidas_shoes], {"category": None}]}],
         "two-shoe-orders": [{"products": [adidas_shoes]}, {"products": [nike_shoes, nike_shirt]}],
+        "stray-only": [{"products": [None, "Shoes", 3]}],  # no object among them: no lines at all
     }
     profile: dict[str, Any] = {name: None for name in PROFILE_COLUMNS} | {"traits": {}}
     customers: Customers = {
@@ -306,7 +307,7 @@ def test_order_lines_match_when_one_line_passes_every_line_filter(database: Data
         (rule(products__price=("gt", 100), total=("gte", 100)), {"nike-shoes"}),
         (rule(products__brand=("neq", "Nike")), {"mixed", "two-shoe-orders"}),
         (rule("count_gte", 2, products__category=("in", ["Shoes"])), {"two-shoe-orders"}),
-        (rule("not_performed", products__category=("eq", "Shoes")), {"no-lines", "stray"}),
+        (rule("not_performed", products__category=("eq", "Shoes")), {"no-lines", "stray", "stray-only"}),
     ]
     for case, expected in cases:
         selected, count = database.run(in_sql(database, case, workspace, now))
