@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cdpkit.errors import InvalidInput, NotFound
 from cdpkit.pagination import Cursor, Limit, Page, id_cursor, page_of
 from cdpkit.tenancy import WorkspaceId
+from cdpkit.text import Text
 from services.campaigns.delivery import unsubscribe_url
 from services.campaigns.domain.templates import TemplateProblem, check_template, customer_context, render
 from services.campaigns.entrypoints.deps import ResourceId, Service, new_id
@@ -33,10 +34,10 @@ SAMPLE_CUSTOMER: dict[str, Any] = {
 class TemplateCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    subject: str = Field(min_length=1, max_length=1000)
-    html: str = Field(default="", max_length=200_000)
-    text: str = Field(default="", max_length=200_000)
+    name: Text = Field(min_length=1, max_length=200)
+    subject: Text = Field(min_length=1, max_length=1000)
+    html: Text = Field(default="", max_length=200_000)
+    text: Text = Field(default="", max_length=200_000)
     marketing: bool = Field(default=True, description="Marketing emails carry an unsubscribe link.")
 
 

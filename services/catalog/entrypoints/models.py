@@ -6,11 +6,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from cdpkit.text import Text, find_unstorable
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^/\x00]+$")]
-ShortText = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")]
-LongText = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
+ShortText = Annotated[Text, StringConstraints(max_length=200)]
+LongText = Annotated[Text, StringConstraints(max_length=2000)]
 Price = Annotated[Decimal, Field(ge=0, lt=Decimal(10) ** 12, decimal_places=2)]
 
 
@@ -25,6 +27,13 @@ class ProductFields(BaseModel):
     launch_date: date | None = None
     image_url: LongText | None = None
     attributes: dict[str, Any] = Field(default_factory=dict, max_length=100)
+
+    @field_validator("attributes")
+    @classmethod
+    def _storable_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if reason := find_unstorable(value):
+            raise ValueError(f"attributes: {reason}")
+        return value
 
 
 class ProductCreate(ProductFields):
