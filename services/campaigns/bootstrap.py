@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -74,9 +75,10 @@ async def bootstrap_worker(settings: Settings) -> Worker:
         wake=relay.wake,
     )
     policy = ConsumerPolicy.from_settings(settings)
+    window = timedelta(days=settings.campaigns_attribution_days)
 
     async def intake(messages: Sequence[Consumed]) -> Sequence[str | PoisonMessage]:
-        outcomes = await handle_batch(messages, service.uow())
+        outcomes = await handle_batch(messages, service.uow(), attribution_window=window)
         scheduler.wake()  # new enrollments are due now
         relay.wake()
         return outcomes

@@ -8,15 +8,15 @@ are retried with exponential backoff; a permanent SMTP refusal (5xx) is a bounce
 A crash after the SMTP server accepted a mail but before the commit delivers it again on
 redelivery: SMTP has no transaction with our database. The mail's Message-ID is the send's id, so
 the receiving side can recognise the resend (the local sink keeps one copy).
+
+The HTML part is tracked (`domain/links.py`): its web links go through the signed click redirect and
+an open pixel is appended, both naming the send; the text part is sent as written.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -29,7 +29,9 @@ from cdpkit.kafka import encode, standard_headers
 from schemas.campaigns import DeliveryOutcome, DeliveryResult, DeliveryStatus, SendEvent, send_key
 from schemas.topics import DELIVERY_RESULTS
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
+from services.campaigns.domain.links import tracked_html
 from services.campaigns.domain.templates import customer_context, render
+from services.campaigns.links import click_url, open_url, public_prefix, unsubscribe_url
 from services.campaigns.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,23 +42,6 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 
 class Permanent(Exception):
     """A delivery that will never succeed (refused recipient, 4xx from a webhook): do not retry."""
-
-
-# Without CDP_INTERNAL_TOKEN (refused in production) links are signed with a key of this process only.
-_UNSET_SECRET = secrets.token_bytes(32)
-
-
-def unsubscribe_token(settings: Settings, workspace_id: str, customer_id: str) -> str:
-    """The token of a customer's unsubscribe link: signs the link, and verifies one (compare_digest)."""
-    shared = settings.cdp_internal_token
-    secret = shared.get_secret_value().encode() if shared else _UNSET_SECRET
-    return hmac.new(secret, f"{workspace_id}:{customer_id}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def unsubscribe_url(settings: Settings, workspace_id: str, customer_id: str) -> str:
-    """The customer's unsubscribe link (public, key-less: the token is the credential)."""
-    token = unsubscribe_token(settings, workspace_id, customer_id)
-    return f"{settings.public_base_url}/t/unsubscribe/{workspace_id}/{customer_id}/{token}"
 
 
 def suppression(profile: dict[str, Any] | None, marketing: bool) -> str | None:
@@ -152,11 +137,18 @@ class Deliverer:
             return "suppressed", 0, reason
         assert profile is not None and p.content is not None
         context = {"customer": customer_context(profile), "offer": p.offer.model_dump() if p.offer else {}}
+        workspace_id, send_id = event.workspace_id, event.event_id
         unsubscribe = (
-            unsubscribe_url(self.settings, event.workspace_id, p.customer_id) if p.marketing else None
+            unsubscribe_url(self.settings, workspace_id, p.customer_id, send_id) if p.marketing else None
         )
         content = render(
             p.content.subject, p.content.html, p.content.text, context, unsubscribe_url=unsubscribe
+        )
+        html = tracked_html(
+            content.html,
+            lambda url: click_url(self.settings, workspace_id, send_id, url),
+            open_url(self.settings, workspace_id, send_id),
+            public_prefix(self.settings),
         )
         message = EmailMessage()
         message["From"] = self.settings.email_from
@@ -169,8 +161,8 @@ class Deliverer:
             # RFC 8058 one-click: the mail client POSTs this body to the link, no page shown.
             message["List-Unsubscribe-Post"] = ONE_CLICK
         message.set_content(content.text or " ")
-        if content.html:
-            message.add_alternative(content.html, subtype="html")
+        if html:
+            message.add_alternative(html, subtype="html")
 
         async def attempt() -> None:
             try:

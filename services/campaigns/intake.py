@@ -3,14 +3,15 @@
 - `segment.entered` / `segment.exited`: the membership read model, and enrollment in active flows
   triggered by that segment (under each flow's re-entry policy).
 - tracked events: enrollment in flows triggered by that event (property filters), exits by a flow's
-  `exit_when`, waits that end (`wait_for_event`), and redemption of an offer code on an order.
+  `exit_when`, waits that end (`wait_for_event`), redemption of an offer code on an order, and the
+  order's attribution to the send the customer last opened or clicked (`domain/attribution.py`).
 - profile snapshots: the contacts read model (newest version wins; a tombstone forgets).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -22,12 +23,15 @@ from schemas.profiles import ProfileSnapshot
 from schemas.segments import SegmentEvent
 from schemas.topics import CUSTOMER_EVENTS, PROFILE_SNAPSHOTS, SEGMENT_EVENTS
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
+from services.campaigns.domain.attribution import credited
 from services.campaigns.domain.flow import EventTrigger, Flow
 from services.campaigns.domain.journey import Position, event_arrived, start
 from services.campaigns.domain.matching import matches, may_enroll
 
 CONSUMER = "campaigns.intake"
 COUPON_PROPERTIES = ("coupon", "coupon_code", "discount_code")
+ORDER_COMPLETED = "Order Completed"
+ATTRIBUTION_WINDOW = timedelta(days=5)
 
 
 def parse(
@@ -50,7 +54,10 @@ def parse(
 
 
 async def handle_batch(
-    messages: Sequence[Consumed], uow: CampaignUnitOfWork, now: datetime | None = None
+    messages: Sequence[Consumed],
+    uow: CampaignUnitOfWork,
+    now: datetime | None = None,
+    attribution_window: timedelta = ATTRIBUTION_WINDOW,
 ) -> list[str | PoisonMessage]:
     """Apply a batch in one transaction; per message `ok`, `duplicate`, or the poison it is."""
     now = now or datetime.now(UTC)
@@ -69,7 +76,7 @@ async def handle_batch(
             elif isinstance(item, SegmentEvent):
                 outcomes.append(await _segment_event(uow, item, now))
             else:
-                outcomes.append(await _customer_event(uow, item, now))
+                outcomes.append(await _customer_event(uow, item, now, attribution_window))
         await uow.commit()
     return outcomes
 
@@ -130,7 +137,9 @@ async def enroll(
     )
 
 
-async def _customer_event(uow: CampaignUnitOfWork, event: CustomerEvent, now: datetime) -> str:
+async def _customer_event(
+    uow: CampaignUnitOfWork, event: CustomerEvent, now: datetime, window: timedelta
+) -> str:
     call = event.payload
     if not isinstance(call, Track):
         return "ok"
@@ -145,13 +154,35 @@ async def _customer_event(uow: CampaignUnitOfWork, event: CustomerEvent, now: da
     if running:
         flows = await uow.definitions.flows_by_id({(workspace_id, r["flow_id"]) for r in running})
         await _follow(uow, workspace_id, running, flows, call, now)
+    if call.event != ORDER_COMPLETED:
+        return "ok"
+    revenue = call.properties.get("total") or call.properties.get("revenue")
+    order_id = str(call.properties.get("order_id") or event.event_id)
+    number = float(revenue) if isinstance(revenue, int | float) else None
     code = next((str(call.properties[p]) for p in COUPON_PROPERTIES if call.properties.get(p)), None)
-    if call.event == "Order Completed" and code:
-        revenue = call.properties.get("total") or call.properties.get("revenue")
-        order_id = str(call.properties.get("order_id") or event.event_id)
-        number = float(revenue) if isinstance(revenue, int | float) else None
+    if code:
         await uow.journeys.redeem(workspace_id, code, order_id, number, event.occurred_at)
+    await _attribute(uow, event, refs, order_id, number, window)
     return "ok"
+
+
+async def _attribute(
+    uow: CampaignUnitOfWork,
+    event: CustomerEvent,
+    refs: list[str],
+    order_id: str,
+    revenue: float | None,
+    window: timedelta,
+) -> None:
+    """Credit the order to the send last opened or clicked within the window before it (its event time)."""
+    at = event.occurred_at
+    touches = await uow.engagement.touches(event.workspace_id, refs, at - window, at)
+    found = credited(touches, at, window)
+    if found is not None:
+        touch, touched_at = found
+        await uow.engagement.attribute(
+            event.workspace_id, order_id, event.event_id, touch, touched_at, revenue, at
+        )
 
 
 async def _follow(

@@ -15,7 +15,7 @@ class Settings(ServiceSettings):
     email_from: str = "CDP <no-reply@cdp.local>"
     # The local sink's HTTP side, read by GET /api/outbox/emails; empty where there is no sink.
     smtp_sink_url: str = ""
-    # The public base of links in emails (unsubscribe).
+    # The public base of links in emails (unsubscribe, open pixel, click redirect): the gateway.
     public_base_url: str = "http://127.0.0.1:8000"
     # Due enrollments one scheduler pass claims (one transaction), and how often it looks when idle.
     campaigns_scheduler_batch: int = Field(default=2000, ge=1, le=50000)
@@ -25,3 +25,5 @@ class Settings(ServiceSettings):
     # Attempts per delivery (SMTP or webhook) with exponential backoff from `delivery_backoff_s`.
     delivery_max_attempts: int = Field(default=4, ge=1)
     delivery_backoff_s: float = Field(default=0.5, ge=0)
+    # An order within this many days after a customer's open or click is credited to that send.
+    campaigns_attribution_days: float = Field(default=5, gt=0, le=365)

@@ -1,6 +1,7 @@
 """The campaigns service's tables, in its own `campaigns` schema, keyed by workspace first.
 
-Migration 0001 creates them; these definitions are what the queries are written against.
+Migrations 0001 and 0002 (engagements, attributions) create them; these definitions are what the
+queries are written against.
 """
 
 from __future__ import annotations
@@ -143,6 +144,42 @@ offers = Table(
     Column("redeemed_at", DateTime(timezone=True)),
     Column("order_id", String(200)),
     Column("revenue", Numeric),
+)
+
+engagements = Table(
+    "engagements",
+    metadata,
+    _ws(),
+    Column("send_id", String(400), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("customer_id", String(200)),
+    Column("flow_id", String(64)),
+    Column("campaign_id", String(64)),
+    Column("step_id", String(100)),
+    Column("variant", String(100)),
+    Column("url", Text),
+    Column("first_at", DateTime(timezone=True)),
+    Column("last_at", DateTime(timezone=True)),
+    Column("count", Integer),
+)
+
+attributions = Table(
+    "attributions",
+    metadata,
+    _ws(),
+    Column("order_id", String(200), primary_key=True),
+    Column("event_id", String(200)),
+    Column("customer_id", String(200)),
+    Column("send_id", String(400)),
+    Column("touch", String(20)),
+    Column("touched_at", DateTime(timezone=True)),
+    Column("flow_id", String(64)),
+    Column("campaign_id", String(64)),
+    Column("step_id", String(100)),
+    Column("variant", String(100)),
+    Column("revenue", Numeric),
+    Column("ordered_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
 )
 
 inbox = inbox_table(metadata)

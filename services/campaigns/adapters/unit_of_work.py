@@ -8,6 +8,7 @@ from cdpkit.db import UnitOfWork
 from cdpkit.inbox import first_delivery
 from cdpkit.outbox import OutboxMessage, encode_headers
 from services.campaigns.adapters.definitions import Definitions
+from services.campaigns.adapters.engagement import Engagement
 from services.campaigns.adapters.journeys import Journeys
 from services.campaigns.adapters.tables import inbox, outbox
 
@@ -17,6 +18,7 @@ class CampaignUnitOfWork(UnitOfWork):
         await super().__aenter__()
         self.definitions = Definitions(self.session)
         self.journeys = Journeys(self.session)
+        self.engagement = Engagement(self.journeys.db)
         return self
 
     async def first_delivery(self, consumer: str, workspace_id: str, event_id: str) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 class Arm:
     name: str
     trials: int  # emails delivered
-    successes: int  # conversions (offer codes redeemed)
+    successes: int  # clicks or offer codes redeemed
 
     @property
     def rate(self) -> float:

@@ -117,7 +117,11 @@ async def get_campaign(
         return _public(await _row(uow, workspace_id, campaign_id))
 
 
-@router.get("/{campaign_id}/metrics", response_model=Metrics, summary="Sends and redemptions of a campaign")
+@router.get(
+    "/{campaign_id}/metrics",
+    response_model=Metrics,
+    summary="Sends, opens, clicks, conversions and redemptions of a campaign",
+)
 async def campaign_metrics(campaign_id: ResourceId, workspace_id: WorkspaceId, service: Service) -> Metrics:
     async with service.uow() as uow:
         row = await _row(uow, workspace_id, campaign_id)

@@ -182,7 +182,9 @@ async def pause_flow(flow_id: ResourceId, workspace_id: WorkspaceId, service: Se
 
 
 @router.get(
-    "/{flow_id}/metrics", response_model=Metrics, summary="Sends and redemptions per step and variant"
+    "/{flow_id}/metrics",
+    response_model=Metrics,
+    summary="Sends, opens, clicks, conversions and redemptions per step and variant",
 )
 async def flow_metrics(flow_id: ResourceId, workspace_id: WorkspaceId, service: Service) -> Metrics:
     async with service.uow() as uow:

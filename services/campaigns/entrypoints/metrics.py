@@ -1,21 +1,25 @@
-"""Metrics of a campaign or a flow, from its sends and redeemed offers: totals, per step and variant.
+"""Metrics of a campaign or a flow: totals, per step and per A/B variant.
 
-Opens, clicks and attributed revenue need the tracking pixel and click redirect, which are not built
-yet: revenue here is that of orders that carried one of the campaign's offer codes, and the A/B test
-compares variants by offer codes redeemed per email delivered.
+From its sends (sent, delivered, ...), the engagement with them through the email links (opened and
+clicked, unique per send; unsubscribed through the link), the orders attributed to them (converted,
+attributed revenue: last touch within `CAMPAIGNS_ATTRIBUTION_DAYS` of an open or a click, see
+`domain/attribution.py`), and its offer codes (redeemed, and the revenue of the orders that used one).
+The A/B test compares variants on clicks per delivered email once there are clicks, else on codes
+redeemed per delivered email.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
 from services.campaigns.domain.abtest import Arm, compare
 
-STATUSES = ("queued", "delivered", "suppressed", "failed", "bounced")
+ENGAGEMENTS = {"open": "opened", "click": "clicked", "unsubscribe": "unsubscribed"}
+_MONEY = ("revenue", "attributed_revenue")
 
 
 class Counts(BaseModel):
@@ -25,8 +29,24 @@ class Counts(BaseModel):
     suppressed: int = Field(default=0, description="Not sent: unsubscribed, no consent or no address.")
     failed: int = 0
     bounced: int = 0
-    redeemed: int = Field(default=0, description="Offer codes used on an order.")
-    revenue: float = Field(default=0.0, description="Revenue of the orders that used an offer code.")
+    opened: int = Field(
+        default=0, description="Sends opened (pixel loaded or a link clicked), once per send."
+    )
+    clicked: int = Field(default=0, description="Sends with a link clicked, once per send.")
+    unsubscribed: int = Field(default=0, description="Customers who unsubscribed through a send's link.")
+    open_rate: float = Field(default=0.0, description="Opened per delivered.")
+    click_rate: float = Field(default=0.0, description="Clicked per delivered.")
+    converted: int = Field(
+        default=0,
+        description="Orders attributed to a send: last open or click within the attribution window.",
+    )
+    attributed_revenue: float = Field(
+        default=0.0, description="Revenue (total, else revenue) of converted orders."
+    )
+    redeemed: int = Field(default=0, description="Offer codes used on an order (whatever the attribution).")
+    revenue: float = Field(
+        default=0.0, description="Revenue of the orders that used one of the offer codes (not attribution)."
+    )
 
 
 class StepCounts(Counts):
@@ -37,13 +57,17 @@ class StepCounts(Counts):
 class VariantCounts(BaseModel):
     variant: str
     delivered: int
+    clicked: int
     redeemed: int
-    rate: float = Field(description="Redeemed per delivered.")
+    rate: float = Field(description="The compared metric per delivered (see `metric`).")
 
 
 class AbTest(BaseModel):
-    """The best variant against the runner-up: a two-proportion z-test on redeemed per delivered."""
+    """The best variant against the runner-up: a two-proportion z-test on `metric` per delivered."""
 
+    metric: Literal["clicked", "redeemed"] = Field(
+        description="What was compared: clicks once any variant has one, else offer codes redeemed."
+    )
     variants: list[VariantCounts]
     best: str | None = Field(description="The winner, only when the difference is significant.")
     p_value: float | None = Field(description="None until two variants have 30 deliveries each.")
@@ -56,19 +80,27 @@ class Metrics(BaseModel):
     ab_test: AbTest | None = Field(default=None, description="When the flow splits into variants.")
 
 
+Buckets = dict[tuple[str, str], dict[str, Any]]
+
+
 async def metrics_of(uow: CampaignUnitOfWork, workspace_id: str, column: str, value: str) -> Metrics:
     """The metrics of the campaign or flow whose `column` (campaign_id, flow_id) is `value`."""
     totals: dict[str, Any] = defaultdict(float)
-    steps: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: defaultdict(float))
-    for row in await uow.journeys.send_counts(workspace_id, column, value):
-        key = (row["step"], row["variant"])
-        for bucket in (totals, steps[key]):
-            bucket[row["status"]] += row["n"]
-            bucket["sent"] += row["n"]
-    for row in await uow.journeys.redemptions(workspace_id, column, value):
+    steps: Buckets = defaultdict(lambda: defaultdict(float))
+
+    def add(row: dict[str, Any], **amounts: Any) -> None:
         for bucket in (totals, steps[(row["step"], row["variant"])]):
-            bucket["redeemed"] += row["n"]
-            bucket["revenue"] += row["revenue"]
+            for name, amount in amounts.items():
+                bucket[name] += amount
+
+    for row in await uow.journeys.send_counts(workspace_id, column, value):
+        add(row, **{row["status"]: row["n"], "sent": row["n"]})
+    for row in await uow.journeys.redemptions(workspace_id, column, value):
+        add(row, redeemed=row["n"], revenue=row["revenue"])
+    for row in await uow.engagement.counts(workspace_id, column, value):
+        add(row, **{ENGAGEMENTS[row["kind"]]: row["n"]})
+    for row in await uow.engagement.conversions(workspace_id, column, value):
+        add(row, converted=row["n"], attributed_revenue=row["revenue"])
     return Metrics(
         totals=_counts(totals),
         steps=[
@@ -79,19 +111,29 @@ async def metrics_of(uow: CampaignUnitOfWork, workspace_id: str, column: str, va
     )
 
 
-def _ab_test(steps: dict[tuple[str, str], dict[str, Any]]) -> AbTest | None:
-    arms: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+def _ab_test(steps: Buckets) -> AbTest | None:
+    arms: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for (_, variant), counts in steps.items():
         if variant:
-            arms[variant][0] += int(counts.get("delivered", 0))
-            arms[variant][1] += int(counts.get("redeemed", 0))
+            for i, name in enumerate(("delivered", "clicked", "redeemed")):
+                arms[variant][i] += int(counts.get(name, 0))
     if not arms:
         return None
-    verdict = compare([Arm(name, trials, successes) for name, (trials, successes) in arms.items()])
+    by_clicks = any(clicked for _, clicked, _ in arms.values())
+    metric: Literal["clicked", "redeemed"] = "clicked" if by_clicks else "redeemed"
+    successes = {name: (c if by_clicks else r) for name, (_, c, r) in arms.items()}
+    verdict = compare([Arm(name, d, successes[name]) for name, (d, _, _) in arms.items()])
     return AbTest(
+        metric=metric,
         variants=[
-            VariantCounts(variant=name, delivered=d, redeemed=r, rate=round(r / d, 6) if d else 0.0)
-            for name, (d, r) in sorted(arms.items())
+            VariantCounts(
+                variant=name,
+                delivered=d,
+                clicked=c,
+                redeemed=r,
+                rate=round(successes[name] / d, 6) if d else 0.0,
+            )
+            for name, (d, c, r) in sorted(arms.items())
         ],
         best=verdict.best,
         p_value=verdict.p_value,
@@ -100,4 +142,8 @@ def _ab_test(steps: dict[tuple[str, str], dict[str, Any]]) -> AbTest | None:
 
 
 def _counts(values: dict[str, Any]) -> Counts:
-    return Counts(**{k: (float(v) if k == "revenue" else int(v)) for k, v in values.items()})
+    counts = {k: (float(v) if k in _MONEY else int(v)) for k, v in values.items()}
+    delivered = counts.get("delivered", 0)
+    for rate, name in (("open_rate", "opened"), ("click_rate", "clicked")):
+        counts[rate] = round(counts.get(name, 0) / delivered, 6) if delivered else 0.0
+    return Counts(**counts)

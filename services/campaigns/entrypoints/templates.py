@@ -12,9 +12,9 @@ from cdpkit.errors import InvalidInput, NotFound
 from cdpkit.pagination import Cursor, Limit, Page, id_cursor, page_of
 from cdpkit.tenancy import WorkspaceId
 from cdpkit.text import Text
-from services.campaigns.delivery import unsubscribe_url
 from services.campaigns.domain.templates import TemplateProblem, check_template, customer_context, render
 from services.campaigns.entrypoints.deps import ResourceId, Service, new_id
+from services.campaigns.links import unsubscribe_url
 
 router = APIRouter(prefix="/api/templates", tags=["templates"])
 
