@@ -14,6 +14,7 @@ import httpx
 
 from deploy.launcher.services import SMTP_SINK_OFFSET
 from services.campaigns.tests.flows import welcome, with_step
+from tests.e2e.test_campaigns_tracking import TRACKING_PROBES
 from tests.factories import get_customer, unique
 
 Json = dict[str, Any]
@@ -269,4 +270,5 @@ CAMPAIGN_PROBES: dict[tuple[str, str], Callable[[Any], None]] = {
     ("get", "/api/campaigns/{campaign_id}/metrics"): _b_cannot_reach(
         "campaigns", _other("campaigns", "GET", "/metrics")
     ),
+    **TRACKING_PROBES,
 }
