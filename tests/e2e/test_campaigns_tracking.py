@@ -63,6 +63,11 @@ def links_of(gateway: httpx.Client, admin: dict[str, str], to: str) -> tuple[Jso
     return mail, urlsplit(pixel).path, _path(clicks[0])
 
 
+def delivered(gateway: httpx.Client, admin: dict[str, str], path: str) -> None:
+    """Wait for the send's outcome: the sink may have the mail a moment before delivery commits it."""
+    wait_for(lambda: totals(gateway, admin, path), lambda t: t["delivered"] == 1, 20)
+
+
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
@@ -101,6 +106,7 @@ def opened_clicked_and_credited(
     gateway: httpx.Client, admin: dict[str, str], write: tuple[str, str], path: str, ann: Json
 ) -> None:
     mail, pixel, click = links_of(gateway, admin, ann["email"])
+    delivered(gateway, admin, path)
     for _ in range(2):  # no key at all, twice
         image = gateway.get(pixel)
         assert image.status_code == 200 and image.headers["content-type"] == "image/gif"
@@ -152,6 +158,7 @@ async def test_tampered_links_redirect_nowhere_and_record_nothing(
 
 def tampered_links_do_nothing(gateway: httpx.Client, admin: dict[str, str], path: str, bob: Json) -> None:
     mail, pixel, click = links_of(gateway, admin, bob["email"])
+    delivered(gateway, admin, path)
     base, _, query = click.partition("?")
     token = base.rsplit("/", 1)[1]
     tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
