@@ -108,6 +108,7 @@ ITEM_COLUMNS = [
     "spend",
     "returned_quantity",
     "kept_spend",
+    "completed_at",
 ]
 FIRST_NAMES = ("Ann", "Bob", "Chloé", "Dev", "Eve", "Femi", "Grace", "Hiro", "Ines", "José", "Kai", "Lena")
 LAST_NAMES = ("Smith", "Nguyen", "García", "Okafor", "Müller", "Kowalski", "Rossi", "Haddad", "Ivanova")
@@ -247,7 +248,19 @@ class ShopGenerator:
             returned = 1 if status == "partially_refunded" and index == 0 and rnd.random() < 0.5 else 0
             kept = _cents(spend * (quantity - returned) / quantity)
             rows.items.append(
-                (ws, customer_id, order_id, key, category, brand, quantity, _cents(spend), returned, kept)
+                (
+                    ws,
+                    customer_id,
+                    order_id,
+                    key,
+                    category,
+                    brand,
+                    quantity,
+                    _cents(spend),
+                    returned,
+                    kept,
+                    completed,
+                )
             )
         return net if counted else None
 

@@ -95,6 +95,13 @@ def test_the_list_is_latest_first_and_each_filter_narrows_it(
     assert ids(orders(gateway, admin, **{"from": "2025-06-02", "to": "2025-06-04"}), p) == ["3"]
     assert ids(orders(gateway, admin, min_amount=20, max_amount=50), p) == ["1"]
     assert ids(orders(gateway, admin, product=f"{p}shoe"), p) == ["2", "1"]
+    # A product's orders by date walk its lines (migration 0007): ranges, sorts and other filters too.
+    assert ids(orders(gateway, admin, product=f"{p}shoe", sort="completed_at"), p) == ["1", "2"]
+    assert ids(orders(gateway, admin, product=f"{p}shoe", **{"from": "2025-06-02"}), p) == ["2"]
+    assert ids(orders(gateway, admin, product=f"{p}shoe", **{"to": "2025-06-02"}), p) == ["1"]
+    assert ids(orders(gateway, admin, product=f"{p}shoe", status="completed"), p) == ["1"]
+    assert ids(orders(gateway, admin, product=f"{p}shoe", category="Socks"), p) == ["1"]
+    assert ids(orders(gateway, admin, product=f"{p}hat", customer=shop["ann"]), p) == []
     assert ids(orders(gateway, admin, category="Hats"), p) == ["3"]
     assert orders(gateway, admin, customer="nobody-at-all") == []
 
@@ -109,6 +116,22 @@ def test_a_cursor_walks_every_order_once_in_amount_order(gateway: httpx.Client, 
         if cursor is None:
             break
     assert seen == ["3", "1", "2"]
+
+
+def test_a_cursor_walks_a_products_orders_latest_first(gateway: httpx.Client, shop: dict[str, Any]) -> None:
+    seen, cursor = [], None
+    while True:
+        params: dict[str, Any] = {
+            "limit": 1,
+            "product": f"{shop['p']}shoe",
+            **({"cursor": cursor} if cursor else {}),
+        }
+        body = gateway.get("/api/orders", params=params, headers=shop["admin"]).json()
+        seen += ids(body["items"], shop["p"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["2", "1"]
 
 
 def test_one_order_has_its_lines_and_status_history(gateway: httpx.Client, shop: dict[str, Any]) -> None:

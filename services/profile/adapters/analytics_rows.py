@@ -78,6 +78,8 @@ class ItemRow:
     spend: Decimal
     returned_quantity: int
     kept_spend: Decimal
+    # The order's, kept on its lines too so the orders list can walk a product's lines by date.
+    completed_at: datetime | None
 
     @property
     def kept_units(self) -> int:
@@ -121,7 +123,7 @@ def _status(order: Order) -> str:
     return "partially_refunded" if order.refunds and order.refunded() > 0 else "completed"
 
 
-def _items(order: Order) -> tuple[ItemRow, ...]:
+def _items(order: Order, completed_at: datetime | None) -> tuple[ItemRow, ...]:
     returned: dict[str, int] = {}
     for refund in order.refunds.values():
         for key, (quantity, _price) in refund.returns.items():
@@ -140,6 +142,7 @@ def _items(order: Order) -> tuple[ItemRow, ...]:
                 returned_quantity=min(back, MAX_UNITS),
                 # The domain's own rule for the spend a partial return keeps (ledger favourites).
                 kept_spend=money(spend * kept / quantity) if quantity else Decimal("0.00"),
+                completed_at=completed_at,
             )
         )
     return tuple(rows)
@@ -167,7 +170,11 @@ def order_rows(ledger: OrderLedger) -> tuple[dict[str, OrderRow], dict[str, tupl
     for (_, previous_id), (_, order_id) in pairwise(counted):
         previous = rows[previous_id].completed_at
         rows[order_id] = replace(rows[order_id], previous_order_at=previous)
-    items = {order_id: _items(order) for order_id, order in ledger.orders.items() if order.items}
+    items = {
+        order_id: _items(order, rows[order_id].completed_at)
+        for order_id, order in ledger.orders.items()
+        if order.items
+    }
     return rows, items
 
 

@@ -61,6 +61,7 @@ order_items = Table(
     Column("spend", Numeric, nullable=False),
     Column("returned_quantity", BigInteger, nullable=False),
     Column("kept_spend", Numeric, nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
 )
 
 customer_facts = Table(

@@ -2,7 +2,8 @@
 
 Every statement is scoped by workspace and served by an index (migration 0005): the list walks
 `(workspace_id, <sort column>, customer_id, order_id)` from the cursor on, so a page costs the same
-on the first page and the thousandth.
+on the first page and the thousandth. A product's orders by date walk its lines instead, which carry
+their order's `completed_at` (migration 0007): a rare product's page does not visit all its orders.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ SORTS = {
     "amount": "coalesce(o.amount, -1)",
 }
 _KEY_TYPES = {"completed_at": "timestamptz", "amount": "numeric"}
+# The default sort's key on an order's lines (migration 0007 indexes it per product).
+_LINE_DATE = "coalesce(i.completed_at, '-infinity'::timestamptz)"
 ORDER_EVENTS = ("Order Completed", "Order Updated", "Order Refunded", "Order Cancelled")
 _COLUMNS = (
     "o.customer_id, o.order_id, o.status, o.amount, o.refunded_amount, o.net_amount, o.currency, "
@@ -44,7 +47,7 @@ class OrderFilter:
     category: str | None = None
 
 
-def _conditions(where: OrderFilter, args: list[Any]) -> list[str]:
+def _conditions(where: OrderFilter, args: list[Any], by_date: str, on_lines: bool) -> list[str]:
     def arg(value: Any) -> str:
         args.append(value)
         return f"${len(args)}"
@@ -54,16 +57,18 @@ def _conditions(where: OrderFilter, args: list[Any]) -> list[str]:
         found.append(f"o.customer_id = {arg(where.customer_id)}")
     if where.status is not None:
         found.append(f"o.status = {arg(where.status)}")
-    # Through the sort key, so a range of days is a range of the index the default sort walks.
+    # Through the date sort key, so a range of days is a range of the index the default sort walks.
     if where.completed_from is not None:
-        found.append(f"{SORTS['completed_at']} >= {arg(where.completed_from)}")
+        found.append(f"{by_date} >= {arg(where.completed_from)}")
     if where.completed_to is not None:
-        found.append(f"{SORTS['completed_at']} < {arg(where.completed_to)}")
+        found.append(f"{by_date} < {arg(where.completed_to)}")
     if where.min_amount is not None:
         found.append(f"o.amount >= {arg(where.min_amount)}")
     if where.max_amount is not None:
         found.append(f"o.amount <= {arg(where.max_amount)}")
-    for column, value in (("product_key", where.product), ("category", where.category)):
+    if on_lines:
+        found.append(f"i.product_key = {arg(where.product)}")
+    for column, value in (("product_key", None if on_lines else where.product), ("category", where.category)):
         if value is not None:
             found.append(
                 "EXISTS (SELECT 1 FROM profile.order_items i WHERE i.workspace_id = o.workspace_id "
@@ -82,22 +87,36 @@ async def list_orders(
     limit: int,
 ) -> list[asyncpg.Record]:
     """Up to `limit` orders of the workspace in `sort` order, after the cursor's (key, customer, order)."""
+    # One line per product and order (the lines' key), so joining a product's lines repeats no order.
+    on_lines = where.product is not None and sort.lstrip("-") == "completed_at"
+    source = "profile.orders o"
+    by_date = SORTS["completed_at"]
+    if on_lines:
+        source = (
+            "profile.order_items i JOIN profile.orders o ON o.workspace_id = i.workspace_id "
+            "AND o.customer_id = i.customer_id AND o.order_id = i.order_id"
+        )
+        by_date = _LINE_DATE
     args: list[Any] = [workspace_id]
-    conditions = ["o.workspace_id = $1", *_conditions(where, args)]
-    key = SORTS[sort.lstrip("-")]
+    conditions = [
+        f"{'i' if on_lines else 'o'}.workspace_id = $1",
+        *_conditions(where, args, by_date, on_lines),
+    ]
+    key = by_date if on_lines else SORTS[sort.lstrip("-")]
+    keys = "i.customer_id, i.order_id" if on_lines else "o.customer_id, o.order_id"
     descending = sort.startswith("-")
     if after is not None:
         args += after
         n = len(args)
         # The cursor keeps the key as PostgreSQL wrote it (`-infinity` included); it is cast back here.
         given = f"(${n - 2}::text)::{_KEY_TYPES[sort.lstrip('-')]}, ${n - 1}::text, ${n}::text"
-        conditions.append(f"({key}, o.customer_id, o.order_id) {'<' if descending else '>'} ({given})")
+        conditions.append(f"({key}, {keys}) {'<' if descending else '>'} ({given})")
     direction = "DESC" if descending else "ASC"
+    order = ", ".join(f"{column} {direction}" for column in (key, *keys.split(", ")))
     args.append(limit)
     query = (
-        f"SELECT {_COLUMNS}, ({key})::text AS sort_key FROM profile.orders o "
-        f"WHERE {' AND '.join(conditions)} "
-        f"ORDER BY {key} {direction}, o.customer_id {direction}, o.order_id {direction} LIMIT ${len(args)}"
+        f"SELECT {_COLUMNS}, ({key})::text AS sort_key FROM {source} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT ${len(args)}"
     )
     return list(await connection.fetch(query, *args))
 

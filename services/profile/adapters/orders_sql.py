@@ -33,7 +33,7 @@ _READ_ORDERS = (
     f"SELECT o.workspace_id, o.customer_id, {_prefixed('o', _ORDER_COLUMNS)} "
     f"FROM profile.orders o JOIN {CUSTOMER_KEYS} ON o.workspace_id = k.w AND o.customer_id = k.c"
 )
-_ITEM_COLUMNS = "product_key, category, brand, quantity, spend, returned_quantity, kept_spend"
+_ITEM_COLUMNS = "product_key, category, brand, quantity, spend, returned_quantity, kept_spend, completed_at"
 _READ_ITEMS = (
     f"SELECT i.workspace_id, i.customer_id, i.order_id, {_prefixed('i', _ITEM_COLUMNS)} "
     f"FROM profile.order_items i JOIN {CUSTOMER_KEYS} ON i.workspace_id = k.w AND i.customer_id = k.c"
@@ -59,7 +59,7 @@ DELETE_ITEMS = (
 INSERT_ITEMS = (
     f"INSERT INTO profile.order_items (workspace_id, customer_id, order_id, {_ITEM_COLUMNS}) "
     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
-    "$7::bigint[], $8::numeric[], $9::bigint[], $10::numeric[])"
+    "$7::bigint[], $8::numeric[], $9::bigint[], $10::numeric[], $11::timestamptz[])"
 )
 UPSERT_FACTS = (
     f"INSERT INTO profile.customer_facts (workspace_id, customer_id, {_FACT_COLUMNS}) "
@@ -135,6 +135,7 @@ def item_values(row: ItemRow) -> tuple[Any, ...]:
         row.spend,
         row.returned_quantity,
         row.kept_spend,
+        row.completed_at,
     )
 
 

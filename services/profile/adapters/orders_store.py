@@ -144,7 +144,7 @@ class _Plan:
             await connection.execute(DELETE_ITEMS, *columns(self.replaced_items, 3))
         if self.items:
             rows = [(w, c, o, *item_values(i)) for w, c, o, i in self.items]
-            await connection.execute(INSERT_ITEMS, *columns(rows, 10))
+            await connection.execute(INSERT_ITEMS, *columns(rows, 11))
         if self.upserts:
             rows = [(w, c, *order_values(o)) for w, c, o in self.upserts]
             await connection.execute(UPSERT_ORDERS, *columns(rows, 10))

@@ -120,6 +120,7 @@ async def test_orders_and_items_mirror_the_ledger_and_recording_again_rewrites_n
     assert stored["b"]["previous_order_at"] == T0 and stored["b"]["completed_at"] == T0 + days(3)
     items = {(r["order_id"], r["product_key"]): r for r in await rows(profile, "order_items", ws)}
     assert set(items) == {("a", "p1"), ("a", "p2")} and items[("a", "p1")]["quantity"] == 2
+    assert {r["completed_at"] for r in items.values()} == {T0}  # the order's date, which the list walks
     [facts] = await rows(profile, "customer_facts", ws)
     assert (facts["orders_count"], facts["lifetime_value"]) == (2, Decimal("110.00"))
     kept = await assert_rollups_consistent(profile, ws)
@@ -130,6 +131,25 @@ async def test_orders_and_items_mirror_the_ledger_and_recording_again_rewrites_n
     again = {r["order_id"]: r["updated_at"] for r in await rows(profile, "orders", ws)}
     assert again == first_write
     assert await rollups(profile, ws) == kept
+
+
+async def test_the_lines_follow_their_orders_completion_date(profile: ProfileService) -> None:
+    ws = unique("ws")
+    ann = customer(ws, [order("Order Updated", order_id="a", total=50.0, products=[SHOES], at=T0)])
+    await record(profile, [ann])
+    [line] = await rows(profile, "order_items", ws)
+    assert line["completed_at"] is None  # not completed yet
+
+    ann.apply(order(order_id="a", total=50.0, at=T0 + days(2)))
+    await record(profile, [ann])
+    [line] = await rows(profile, "order_items", ws)
+    assert line["completed_at"] == T0 + days(2)
+
+    ann.apply(order(order_id="a", total=50.0, at=T0 + days(1)))  # an earlier completion arrives late
+    await record(profile, [ann])
+    [stored] = await rows(profile, "orders", ws)
+    [line] = await rows(profile, "order_items", ws)
+    assert line["completed_at"] == stored["completed_at"] == T0 + days(1)
 
 
 async def test_a_cancellation_and_a_refund_move_the_rollups(profile: ProfileService) -> None:
