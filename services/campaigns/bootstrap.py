@@ -24,6 +24,7 @@ from services.campaigns.intake import handle_batch
 from services.campaigns.rules import holds
 from services.campaigns.scheduler import Scheduler
 from services.campaigns.settings import Settings
+from services.campaigns.winners import WinnerJudge
 
 
 @dataclass
@@ -59,10 +60,11 @@ class Worker:
     delivery: ConsumerRunner
     scheduler: Scheduler
     relay: OutboxRelay
+    judge: WinnerJudge
 
 
 async def bootstrap_worker(settings: Settings) -> Worker:
-    """Everything the worker runs: intake consumer, scheduler, delivery consumer, outbox relay."""
+    """Everything the worker runs: intake consumer, scheduler, delivery consumer, outbox relay, A/B judge."""
     service = bootstrap(settings)
     service.producer = await start_producer(settings)
     publisher = Publisher(service.producer, settings.service_name)
@@ -119,4 +121,5 @@ async def bootstrap_worker(settings: Settings) -> Worker:
         settings.campaigns_intake_batch,
     )
     delivery_runner = runner("campaigns-delivery", delivery, [CAMPAIGN_SENDS.name], 100)
-    return Worker(service, intake_runner, delivery_runner, scheduler, relay)
+    judge = WinnerJudge(service.uow, interval_s=settings.campaigns_winner_interval_s)
+    return Worker(service, intake_runner, delivery_runner, scheduler, relay, judge)

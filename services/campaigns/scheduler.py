@@ -37,6 +37,7 @@ async def run_due(uow: CampaignUnitOfWork, now: datetime, *, limit: int, evaluat
             return 0
         stored = await definitions.flows_by_id({(r["workspace_id"], r["flow_id"]) for r in rows})
         parsed = {key: Flow.model_validate(flow["definition"]) for key, flow in stored.items()}
+        winners = await uow.ab_tests.winners(set(stored))
         profiles = await journeys.contacts({(r["workspace_id"], r["customer_id"]) for r in rows})
         templates: dict[tuple[str, str], dict[str, Any] | None] = {}
         out, moves = Emission.empty(), []
@@ -45,7 +46,8 @@ async def run_due(uow: CampaignUnitOfWork, now: datetime, *, limit: int, evaluat
             flow = parsed[(workspace_id, row["flow_id"])]
             profile = profiles.get((workspace_id, row["customer_id"]))
             try:
-                result = await _advance(uow, flow, row, profile, now, evaluate)
+                won = winners.get((workspace_id, row["flow_id"]))
+                result = await _advance(uow, flow, row, profile, now, evaluate, won)
                 for effect in result.effects:
                     template = None
                     if effect.kind == "email" and (template_id := effect.spec.get("template_id")):
@@ -121,6 +123,7 @@ async def _advance(
     profile: dict[str, Any] | None,
     now: datetime,
     evaluate: RuleEvaluator,
+    winners: dict[str, str] | None,
 ) -> Advance:
     emails = 0
     if flow.frequency_cap is not None:
@@ -138,6 +141,7 @@ async def _advance(
         visits=row["visits"],
         evaluate=evaluate,
         emails_in_window=emails,
+        winners=winners,
     )
 
 

@@ -27,3 +27,5 @@ class Settings(ServiceSettings):
     delivery_backoff_s: float = Field(default=0.5, ge=0)
     # An order within this many days after a customer's open or click is credited to that send.
     campaigns_attribution_days: float = Field(default=5, gt=0, le=365)
+    # How often the worker looks at open A/B tests for an automatic winner.
+    campaigns_winner_interval_s: float = Field(default=5, gt=0, le=3600)

@@ -1,7 +1,7 @@
 """The campaigns service's tables, in its own `campaigns` schema, keyed by workspace first.
 
-Migrations 0001 and 0002 (engagements, attributions) create them; these definitions are what the
-queries are written against.
+Migrations 0001, 0002 (engagements, attributions) and 0003 (ab_tests) create them; these
+definitions are what the queries are written against.
 """
 
 from __future__ import annotations
@@ -180,6 +180,21 @@ attributions = Table(
     Column("revenue", Numeric),
     Column("ordered_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True)),
+)
+
+ab_tests = Table(
+    "ab_tests",
+    metadata,
+    _ws(),
+    Column("flow_id", String(64), primary_key=True),
+    Column("step_id", String(100), primary_key=True),
+    Column("signature", String(64)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("checked_at", DateTime(timezone=True)),
+    Column("winner", String(100)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("metric", String(20)),
+    Column("figures", JSONB),
 )
 
 inbox = inbox_table(metadata)

@@ -7,6 +7,7 @@ import orjson
 from cdpkit.db import UnitOfWork
 from cdpkit.inbox import first_delivery
 from cdpkit.outbox import OutboxMessage, encode_headers
+from services.campaigns.adapters.ab_tests import AbTests
 from services.campaigns.adapters.definitions import Definitions
 from services.campaigns.adapters.engagement import Engagement
 from services.campaigns.adapters.journeys import Journeys
@@ -19,6 +20,7 @@ class CampaignUnitOfWork(UnitOfWork):
         self.definitions = Definitions(self.session)
         self.journeys = Journeys(self.session)
         self.engagement = Engagement(self.journeys.db)
+        self.ab_tests = AbTests(self.journeys.db)
         return self
 
     async def first_delivery(self, consumer: str, workspace_id: str, event_id: str) -> bool:

@@ -108,12 +108,24 @@ class Variant(_Strict):
     next: StepId | None = None
 
 
+class AutoWinner(_Strict):
+    """Once a variant wins on `metric` at `confidence`, later enrollments all take it.
+
+    Ranges are checked by graph validation (so the error names the step), not here.
+    """
+
+    metric: Literal["clicked", "opened", "redeemed", "converted"] = "clicked"
+    min_per_variant: int = 100
+    confidence: float = 0.95
+
+
 class Split(_Strict):
-    """A/B: each enrollment takes one variant, chosen by weight and fixed by its id."""
+    """A/B: each enrollment takes one variant, chosen by weight and fixed by its id (or the winner)."""
 
     id: StepId
     type: Literal["split"]
     variants: list[Variant] = Field(min_length=2, max_length=10)
+    auto_winner: AutoWinner | None = None
 
 
 class UpdateTrait(_Strict):

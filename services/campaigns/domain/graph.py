@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.campaigns.domain.flow import Delay, Exit, Flow, SendEmail, pauses, successors
+from services.campaigns.domain.flow import Delay, Exit, Flow, SendEmail, Split, pauses, successors
 
 # Checks a branch rule; returns why it is not valid, or None. Given by the caller (the rule language).
 RuleCheck = Callable[[dict[str, Any]], str | None]
@@ -41,6 +41,7 @@ def validate_flow(
         )
     for step in flow.steps:
         problems += _step_problems(step, by_id, rule_check, template_check)
+    problems += _auto_winner_problems(flow)
     if problems:
         return problems
     reachable = _reachable(flow.entry_step, by_id)
@@ -80,6 +81,35 @@ def _step_problems(
     if step.type == "branch" and rule_check is not None and (error := rule_check(step.rule)):
         found.append(FlowProblem(step.id, "invalid_rule", error))
     return found
+
+
+def _auto_winner_problems(flow: Flow) -> list[FlowProblem]:
+    """An automatic winner needs sane thresholds and variant names that point at one split only.
+
+    Sends carry the variant's name, not the split's id, so two splits sharing a name would mix
+    their figures.
+    """
+    found = []
+    splits = [step for step in flow.steps if isinstance(step, Split)]
+    for split in splits:
+        rule = split.auto_winner
+        if rule is None:
+            continue
+        names = [v.name for v in split.variants]
+        others = {v.name for s in splits if s is not split for v in s.variants}
+        if rule.min_per_variant < 10:
+            found.append(_winner_problem(split.id, "min_per_variant must be at least 10"))
+        if not 0.8 <= rule.confidence <= 0.999:
+            found.append(_winner_problem(split.id, "confidence must be between 0.8 and 0.999"))
+        if len(set(names)) < len(names):
+            found.append(_winner_problem(split.id, "variant names must differ"))
+        if shared := sorted(others.intersection(names)):
+            found.append(_winner_problem(split.id, f"variant names {shared} are used by another split"))
+    return found
+
+
+def _winner_problem(step_id: str, message: str) -> FlowProblem:
+    return FlowProblem(step_id, "invalid_auto_winner", f"split {step_id!r}: {message}")
 
 
 def _reachable(entry: str, by_id: dict[str, Any]) -> set[str]:

@@ -7,7 +7,7 @@ the new position and the effects (emails, webhooks, trait updates) to emit in th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
@@ -69,11 +69,13 @@ def advance(
     visits: int,
     evaluate: RuleEvaluator,
     emails_in_window: int = 0,
+    winners: Mapping[str, str] | None = None,
 ) -> Advance:
     """Run the enrollment from its due position until it pauses or ends.
 
     `visits` counts the steps run before (it makes each effect's id unique and stable across a
-    redo after a crash); `emails_in_window` is what this flow sent the customer within its cap's window.
+    redo after a crash); `emails_in_window` is what this flow sent the customer within its cap's window;
+    `winners` the variant each split with a decided automatic winner sends everyone to (by split id).
     """
     result = Advance(position, visits=visits)
     at = now.isoformat()
@@ -133,9 +135,11 @@ def advance(
             result.history.append(_entry(at, step.id, "yes" if holds else "no"))
             step_id = step.yes if holds else step.no
         elif kind == "split":
-            chosen = choose_variant(step, enrollment_id)
+            won = _winner(step, winners)
+            chosen = won or choose_variant(step, enrollment_id)
             variant = chosen.name
-            result.history.append(_entry(at, step.id, "variant", variant=chosen.name))
+            by = "winner" if won else "weight"
+            result.history.append(_entry(at, step.id, "variant", variant=chosen.name, by=by))
             step_id = chosen.next
     raise RuntimeError(f"enrollment {enrollment_id} ran {MAX_STEPS_AT_ONCE} steps without pausing")
 
@@ -172,6 +176,11 @@ def choose_variant(step: Split, enrollment_id: str) -> Any:
         if point < 0:
             return variant
     return step.variants[-1]
+
+
+def _winner(step: Split, winners: Mapping[str, str] | None) -> Any:
+    name = (winners or {}).get(step.id)
+    return next((v for v in step.variants if v.name == name), None) if name else None
 
 
 def offer_code(enrollment_id: str, step_id: str) -> str:

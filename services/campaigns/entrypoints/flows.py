@@ -16,8 +16,14 @@ from services.campaigns.domain.flow import EventTrigger, Flow, SegmentEnteredTri
 from services.campaigns.domain.graph import FlowProblem, validate_flow
 from services.campaigns.domain.matching import filter_problem
 from services.campaigns.domain.templates import check_template
+from services.campaigns.domain.winner import auto_splits, signature
 from services.campaigns.entrypoints.deps import ResourceId, Service, new_id
-from services.campaigns.entrypoints.metrics import Metrics, metrics_of
+from services.campaigns.entrypoints.metrics import (
+    AutoWinnerState,
+    Metrics,
+    auto_winner_states,
+    metrics_of,
+)
 from services.campaigns.intake import enroll
 from services.campaigns.rules import rule_problem
 
@@ -33,6 +39,9 @@ class FlowPublic(Flow):
     version: int
     created_at: datetime
     updated_at: datetime
+    auto_winners: list[AutoWinnerState] = Field(
+        default_factory=list, description="Each split with auto_winner: its test and decided winner."
+    )
 
 
 class EnrollmentPublic(BaseModel):
@@ -59,15 +68,28 @@ class Enrolled(BaseModel):
     refused: list[str] = Field(description="Refused by the re-entry policy (or already running).")
 
 
-def _public(row: dict[str, Any]) -> FlowPublic:
+def _public(row: dict[str, Any], tests: list[dict[str, Any]] | None = None) -> FlowPublic:
     return FlowPublic(
         id=row["flow_id"],
         status=row["status"],
         version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        auto_winners=auto_winner_states(tests or []),
         **row["definition"],
     )
+
+
+async def _full(uow: CampaignUnitOfWork, workspace_id: str, flow_id: str) -> FlowPublic:
+    """The flow with its A/B tests."""
+    row = await _row(uow, workspace_id, flow_id)
+    return _public(row, await uow.ab_tests.of_flow(workspace_id, flow_id))
+
+
+async def _reset_tests(uow: CampaignUnitOfWork, workspace_id: str, flow_id: str, flow: Flow) -> None:
+    """A changed split (or a step after it) is a new test: no winner, counting from now."""
+    signatures = {split.id: signature(flow, split.id) for split in auto_splits(flow)}
+    await uow.ab_tests.reset(workspace_id, flow_id, signatures, datetime.now(UTC))
 
 
 async def _validated(flow: Flow, workspace_id: str, uow: CampaignUnitOfWork) -> dict[str, Any]:
@@ -114,8 +136,9 @@ async def create_flow(body: Flow, workspace_id: WorkspaceId, service: Service) -
     flow_id = new_id()
     async with service.uow() as uow:
         await uow.definitions.add_flow(workspace_id, flow_id, await _validated(body, workspace_id, uow))
+        await _reset_tests(uow, workspace_id, flow_id, body)
         await uow.commit()
-        return _public(await _row(uow, workspace_id, flow_id))
+        return await _full(uow, workspace_id, flow_id)
 
 
 @router.get("", response_model=Page[FlowPublic], summary="List flows")
@@ -130,7 +153,7 @@ async def list_flows(
 @router.get("/{flow_id}", response_model=FlowPublic, summary="One flow")
 async def get_flow(flow_id: ResourceId, workspace_id: WorkspaceId, service: Service) -> FlowPublic:
     async with service.uow() as uow:
-        return _public(await _row(uow, workspace_id, flow_id))
+        return await _full(uow, workspace_id, flow_id)
 
 
 @router.put("/{flow_id}", response_model=FlowPublic, summary="Replace a flow (not while it is active)")
@@ -143,8 +166,9 @@ async def update_flow(
             raise Conflict("pause the flow before changing it")
         values = await _validated(body, workspace_id, uow)
         await uow.definitions.update_flow(workspace_id, flow_id, {**values, "version": row["version"] + 1})
+        await _reset_tests(uow, workspace_id, flow_id, body)
         await uow.commit()
-        return _public(await _row(uow, workspace_id, flow_id))
+        return await _full(uow, workspace_id, flow_id)
 
 
 @router.delete("/{flow_id}", status_code=204, summary="Delete a flow (not while it is active)")
@@ -154,6 +178,7 @@ async def delete_flow(flow_id: ResourceId, workspace_id: WorkspaceId, service: S
         if row["status"] == "active":
             raise Conflict("pause the flow before deleting it")
         await uow.definitions.delete_flow(workspace_id, flow_id)
+        await uow.ab_tests.reset(workspace_id, flow_id, {}, datetime.now(UTC))
         await uow.commit()
     return Response(status_code=204)
 
@@ -168,7 +193,7 @@ async def _change_status(service: Service, workspace_id: str, flow_id: str, stat
     async with service.uow() as uow:
         await set_status(uow, workspace_id, flow_id, status)
         await uow.commit()
-        return _public(await _row(uow, workspace_id, flow_id))
+        return await _full(uow, workspace_id, flow_id)
 
 
 @router.post("/{flow_id}/activate", response_model=FlowPublic, summary="Activate a flow")

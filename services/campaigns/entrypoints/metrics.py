@@ -5,12 +5,13 @@ clicked, unique per send; unsubscribed through the link), the orders attributed 
 attributed revenue: last touch within `CAMPAIGNS_ATTRIBUTION_DAYS` of an open or a click, see
 `domain/attribution.py`), and its offer codes (redeemed, and the revenue of the orders that used one).
 The A/B test compares variants on clicks per delivered email once there are clicks, else on codes
-redeemed per delivered email.
+redeemed per delivered email; a flow's splits with `auto_winner` add their stored decision.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -62,6 +63,28 @@ class VariantCounts(BaseModel):
     rate: float = Field(description="The compared metric per delivered (see `metric`).")
 
 
+class AutoWinnerState(BaseModel):
+    """A split's automatic winner: the running test, or its sticky decision and the figures behind it."""
+
+    step: str = Field(description="The split's id.")
+    started_at: datetime = Field(description="When this test started (the flow's save that set it).")
+    checked_at: datetime | None = Field(description="The judge's last look.")
+    winner: str | None = Field(description="The variant every later enrollment takes, once decided.")
+    decided_at: datetime | None
+    metric: str | None = Field(description="What the decision compared (the split's auto_winner.metric).")
+    figures: dict[str, Any] | None = Field(
+        description="At the decision: p_value and per variant delivered and successes."
+    )
+
+
+def auto_winner_states(rows: list[dict[str, Any]]) -> list[AutoWinnerState]:
+    """The public form of a flow's stored tests."""
+    return [
+        AutoWinnerState(step=r["step_id"], **{k: r[k] for k in AutoWinnerState.model_fields if k != "step"})
+        for r in rows
+    ]
+
+
 class AbTest(BaseModel):
     """The best variant against the runner-up: a two-proportion z-test on `metric` per delivered."""
 
@@ -72,6 +95,13 @@ class AbTest(BaseModel):
     best: str | None = Field(description="The winner, only when the difference is significant.")
     p_value: float | None = Field(description="None until two variants have 30 deliveries each.")
     significant: bool
+    winner: str | None = Field(
+        default=None, description="The decided automatic winner (of the first split that has one)."
+    )
+    decided_at: datetime | None = None
+    auto_winners: list[AutoWinnerState] = Field(
+        default_factory=list, description="Each split with auto_winner: its test and decision."
+    )
 
 
 class Metrics(BaseModel):
@@ -101,13 +131,20 @@ async def metrics_of(uow: CampaignUnitOfWork, workspace_id: str, column: str, va
         add(row, **{ENGAGEMENTS[row["kind"]]: row["n"]})
     for row in await uow.engagement.conversions(workspace_id, column, value):
         add(row, converted=row["n"], attributed_revenue=row["revenue"])
+    ab_test = _ab_test(steps)
+    if ab_test is not None and column == "flow_id":
+        states = auto_winner_states(await uow.ab_tests.of_flow(workspace_id, value))
+        decided = next((s for s in states if s.winner), None)
+        ab_test.auto_winners = states
+        if decided is not None:
+            ab_test.winner, ab_test.decided_at = decided.winner, decided.decided_at
     return Metrics(
         totals=_counts(totals),
         steps=[
             StepCounts(step=step, variant=variant or None, **_counts(c).model_dump())
             for (step, variant), c in sorted(steps.items())
         ],
-        ab_test=_ab_test(steps),
+        ab_test=ab_test,
     )
 
 

@@ -1,4 +1,5 @@
-"""The campaigns worker: enrolls from segment and customer events, runs due steps, delivers, relays.
+"""The campaigns worker: enrolls from segment and customer events, runs due steps, delivers, relays,
+decides automatic A/B winners.
 
 Run: python -m services.campaigns worker   (serves /healthz, /readyz and /metrics on HTTP_PORT)
 """
@@ -25,6 +26,7 @@ def create_worker(settings: Settings) -> FastAPI:
             worker.delivery.stop()
             worker.scheduler.stop()
             worker.relay.stop()
+            worker.judge.stop()
 
         return Background(
             work={
@@ -32,6 +34,7 @@ def create_worker(settings: Settings) -> FastAPI:
                 "scheduler": worker.scheduler.run,
                 "delivery": worker.delivery.run,
                 "outbox-relay": worker.relay.run,
+                "ab-judge": worker.judge.run,
             },
             checks={"postgres": lambda: ping(service.engine), "kafka": kafka_check(service.producer)},
             stop=stop,
