@@ -6,22 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cdpkit.consumer import BatchPolicyHandler, Consumed, ConsumerPolicy, ConsumerRunner, PoisonMessage
 from cdpkit.db import create_engine, session_factory
 from cdpkit.kafka import Publisher, start_producer
 from cdpkit.outbox import OutboxRelay
-from schemas.customer_events import CustomerEvent
 from schemas.topics import CUSTOMER_EVENTS
 from services.catalog.adapters.tables import outbox
 from services.catalog.adapters.unit_of_work import CatalogUnitOfWork
 from services.catalog.handlers import CoverPolicy, apply_order_events
+from services.catalog.order_events import OrderEvent, read_order_event
 from services.catalog.settings import Settings
-
-# Only an order event's JSON holds this (its event name): the rest are skipped unparsed.
-_ORDER_MARK = b"Order "
 
 
 @dataclass
@@ -51,16 +47,6 @@ def bootstrap(settings: Settings) -> CatalogService:
     return CatalogService(settings=settings, engine=engine, sessions=session_factory(engine))
 
 
-def parse(message: Consumed) -> CustomerEvent | PoisonMessage | None:
-    """The message's event if it may be an order event; None for the others; why it can never be one."""
-    if _ORDER_MARK not in message.value:
-        return None
-    try:
-        return CustomerEvent.model_validate_json(message.value)
-    except ValidationError as error:
-        return PoisonMessage(f"not a valid CustomerEvent: {error}")
-
-
 async def bootstrap_worker(settings: Settings) -> tuple[CatalogService, ConsumerRunner]:
     """Everything the worker runs: the batched order-event consumer and the outbox relay."""
     service = bootstrap(settings)
@@ -69,18 +55,14 @@ async def bootstrap_worker(settings: Settings) -> tuple[CatalogService, Consumer
     relay = service.relay = OutboxRelay(service.sessions, outbox, publisher)
 
     async def handle(messages: Sequence[Consumed]) -> list[str | PoisonMessage]:
-        parsed = [parse(message) for message in messages]
-        events = [p for p in parsed if isinstance(p, CustomerEvent)]
+        parsed = [read_order_event(message.value) for message in messages]
+        events = [p for p in parsed if isinstance(p, OrderEvent)]
         uow = service.uow()
         outcomes = iter(await apply_order_events(events, uow, service.cover_policy))
         if uow.published:
             relay.wake()
         return [
-            next(outcomes)
-            if isinstance(p, CustomerEvent)
-            else p
-            if isinstance(p, PoisonMessage)
-            else "ignored"
+            next(outcomes) if isinstance(p, OrderEvent) else p if isinstance(p, PoisonMessage) else "ignored"
             for p in parsed
         ]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import asyncpg
 import orjson
@@ -20,13 +19,14 @@ import orjson
 from cdpkit.kafka import encode, standard_headers
 from cdpkit.outbox import encode_headers
 from schemas.catalog import CatalogEvent, StockLevel, product_key, stock_event_id
-from schemas.customer_events import CustomerEvent, Track
+from schemas.customer_events import CustomerEvent
 from schemas.envelope import utcnow
 from schemas.topics import CATALOG_EVENTS
 from services.catalog.adapters import stock_store as store
 from services.catalog.adapters.unit_of_work import CatalogUnitOfWork
 from services.catalog.domain.cover import cover_of, crossed_under, window_start
-from services.catalog.domain.orders import ORDER_EVENTS, Line, Order, sale_lines, stock_moves
+from services.catalog.domain.orders import Line, Order, sale_lines, stock_moves
+from services.catalog.order_events import OrderEvent
 
 CONSUMER = "catalog-orders"
 
@@ -39,29 +39,24 @@ class CoverPolicy:
     window_days: int = 28
 
 
-def order_id_of(event: CustomerEvent) -> str | None:
+def order_id_of(event: OrderEvent) -> str | None:
     """The order an order event is about; an Order Completed without one is its own event id's."""
-    call = event.payload
-    assert isinstance(call, Track)
-    raw = call.properties.get("order_id")
+    raw = event.properties.get("order_id")
     if raw not in (None, "") and isinstance(raw, str | int) and not isinstance(raw, bool):
         return str(raw)[:200]
-    return event.event_id if call.event == "Order Completed" else None
-
-
-def is_order_event(event: CustomerEvent) -> bool:
-    """Whether the catalog acts on this event."""
-    return isinstance(event.payload, Track) and event.payload.event in ORDER_EVENTS
+    return event.event_id if event.name == "Order Completed" else None
 
 
 async def apply_order_events(
-    events: Sequence[CustomerEvent], uow: CatalogUnitOfWork, policy: CoverPolicy, today: date | None = None
+    events: Sequence[OrderEvent | CustomerEvent],
+    uow: CatalogUnitOfWork,
+    policy: CoverPolicy,
+    today: date | None = None,
 ) -> list[str]:
-    """Apply a batch of customer events once each: one outcome per event (ok, duplicate, ignored)."""
+    """Apply a batch of events once each: one outcome per event (ok, duplicate, ignored)."""
     outcomes = ["ignored"] * len(events)
-    wanted = [
-        (i, e, order_id) for i, e in enumerate(events) if is_order_event(e) and (order_id := order_id_of(e))
-    ]
+    views = [e if isinstance(e, OrderEvent) else OrderEvent.of(e) for e in events]
+    wanted = [(i, e, order_id) for i, e in enumerate(views) if e is not None and (order_id := order_id_of(e))]
     if not wanted:
         return outcomes
     async with uow:
@@ -80,12 +75,10 @@ async def apply_order_events(
         for i, event, order_id in applied:
             outcomes[i] = "ok"
             key = (event.workspace_id, order_id)
-            call = event.payload
-            assert isinstance(call, Track)
             order = after.get(key)
             if order is None:
-                order = after[key] = Order(customer=call.customer_key[:200])
-            order.apply(call.event, event.event_id, call.properties, event.occurred_at.timestamp())
+                order = after[key] = Order(customer=event.customer_key[:200])
+            order.apply(event.name, event.event_id, event.properties, event.occurred_at)
             for product_id in order.lines:
                 causes[(event.workspace_id, product_id)] = event.event_id
         touched = await _record(connection, before, after)
@@ -99,8 +92,8 @@ async def _record(
 ) -> set[store.ProductKey]:
     """Write the orders' new states and what changed between old and new; the products touched."""
     moves: dict[tuple[str, str, str], int] = {}
-    daily: dict[tuple[str, str, date], list[int | Decimal]] = {}
-    lines: list[tuple[str, str, str, str, date, int, Decimal]] = []
+    daily: dict[tuple[str, str, date], list[int]] = {}  # orders, units, revenue in cents
+    lines: list[tuple[str, str, str, str, date, int, int]] = []
     replaced: list[store.OrderKey] = []
     products: dict[store.ProductKey, Line] = {}
     for key, order in after.items():
@@ -114,29 +107,28 @@ async def _record(
         if old_sales != new_sales:
             replaced.append(key)
             for sign, sales in ((-1, old_sales), (1, new_sales)):
-                for product_id, day, units, revenue in sales:
-                    entry = daily.setdefault((workspace, product_id, day), [0, 0, Decimal(0)])
+                for product_id, day, units, cents in sales:
+                    entry = daily.setdefault((workspace, product_id, day), [0, 0, 0])
                     entry[0] += sign
                     entry[1] += sign * units
-                    entry[2] += sign * revenue
+                    entry[2] += sign * cents
             lines += [(workspace, order_id, p, order.customer, d, u, r) for p, d, u, r in new_sales]
         for product_id, line in order.lines.items():
             products.setdefault((workspace, product_id), line)
     await store.save_orders(connection, after)
     await store.add_products_from_orders(connection, products)
     await store.replace_sales_lines(connection, [k for k in replaced if k in before], lines)
-    await store.add_daily_sales(
-        connection, {k: (int(v[0]), int(v[1]), Decimal(v[2])) for k, v in daily.items()}
-    )
+    await store.add_daily_sales(connection, {k: (v[0], v[1], v[2]) for k, v in daily.items()})
     await store.move_stock(connection, moves)
     return {(w, p) for w, p, _ in moves} | {(w, p) for w, p, _ in daily}
 
 
-def _sales(order: Order | None, kept: dict[str, int]) -> list[tuple[str, date, int, Decimal]]:
+def _sales(order: Order | None, kept: dict[str, int]) -> list[tuple[str, date, int, int]]:
+    """(product, day, units, revenue in cents): whole cents add up exactly, and cheaply."""
     if order is None or order.completed_at is None or not kept:
         return []
     day = datetime.fromtimestamp(order.completed_at, UTC).date()
-    return [(s.product_id, day, s.units, Decimal(repr(s.revenue))) for s in sale_lines(order, kept)]
+    return [(s.product_id, day, s.units, round(s.revenue * 100)) for s in sale_lines(order, kept)]
 
 
 async def check_cover(
