@@ -1,7 +1,7 @@
 """What the API gateway costs: added latency and lost throughput, measured against the service itself.
 
 Run on demand (it is not a test): ``.venv/bin/python -m bench.gateway_overhead [--duration S]
-[--rounds N] [--concurrency C] [--warmup S] [--keep-worker] [--profile] [--max-wait S]
+[--rounds N] [--concurrency C] [--warmup S] [--keep-workers] [--profile] [--max-wait S]
 [--wait-budget S] [--retries N]``.
 
 What is measured, for two endpoints:
@@ -24,9 +24,10 @@ Method:
    default, 1,200/min, would refuse the read benchmark): the limiter still runs on every request, so
    its cost is part of what is measured.
 2. 300 customers are loaded through ``/v1/batch`` (identify calls), and the run waits until
-   ``GET /api/customers?limit=10`` returns 10 items. The profile worker is then stopped (unless
-   ``--keep-worker``): it is on neither measured path, and with the benchmark's events as a backlog
-   it would otherwise keep one of the two cores busy for the whole run.
+   ``GET /api/customers?limit=10`` returns 10 items. Every worker (profile, segmentation,
+   campaigns, catalog, ...) is then stopped (unless ``--keep-workers``): the consumers of what ingest
+   writes to Kafka are on neither measured path, and with the benchmark's events as a backlog
+   they would otherwise compete for the two cores for the whole run.
 3. The load generator is this process (the servers are separate processes): one
    ``httpx.AsyncClient`` per way of calling, with a connection pool as large as the concurrency, and
    N asyncio workers each sending requests back to back until the round's deadline. Authorization
@@ -104,7 +105,7 @@ from bench.gateway_bodies import (
 )
 from bench.gateway_profiling import profile_gateway, render_profile
 from bench.gateway_report import TARGET_ADDED_P50_MS, TARGET_THROUGHPUT_COST, render, summarise
-from bench.harness import CpuSample, busy_ports, log, percentile, pid_of, run_meta, source_digest
+from bench.harness import CpuSample, busy_ports, is_worker, log, percentile, pid_of, run_meta, source_digest
 from deploy.launcher.layout import REPO
 from deploy.launcher.stack import Stack
 
@@ -324,7 +325,7 @@ class Settings:
     rounds: int
     concurrency: int
     warmup_s: float
-    keep_worker: bool
+    keep_workers: bool
     profile: bool
     max_wait_s: float
     wait_budget_s: float
@@ -457,11 +458,12 @@ async def benchmark(stack: Stack, settings: Settings) -> dict[str, Any]:
         workspace_id = response.json()["id"]
         log(f"workspace {workspace_id}; loading {CUSTOMERS} customers")
         await load_customers(setup, stack, admin)
-    if not settings.keep_worker:
-        worker = next(p for p in stack.procs if p.name == "profile-worker")
-        worker.stop()
-        stack.procs.remove(worker)
-        log("profile worker stopped (it is on neither measured path)")
+    if not settings.keep_workers:
+        workers = [p for p in stack.procs if is_worker(p.name)]
+        for worker in workers:
+            worker.stop()
+            stack.procs.remove(worker)
+        log(f"{len(workers)} workers stopped (they are on neither measured path)")
 
     internal = {
         "x-workspace-id": workspace_id,
@@ -552,7 +554,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per way and measure (default 3)")
     parser.add_argument("--concurrency", type=int, default=16, help="workers for throughput (default 16)")
     parser.add_argument("--warmup", type=float, default=4.0, help="warm-up seconds per way (default 4)")
-    parser.add_argument("--keep-worker", action="store_true", help="leave the profile worker running")
+    parser.add_argument("--keep-workers", action="store_true", help="leave the services' workers running")
     parser.add_argument(
         "--max-wait", type=float, default=120.0, help="most seconds to wait for a quiet machine per pair"
     )
@@ -573,7 +575,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         rounds=args.rounds,
         concurrency=args.concurrency,
         warmup_s=args.warmup,
-        keep_worker=args.keep_worker,
+        keep_workers=args.keep_workers,
         profile=args.profile,
         max_wait_s=args.max_wait,
         wait_budget_s=args.wait_budget,
@@ -610,7 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rounds": settings.rounds,
             "concurrency": settings.concurrency,
             "warmup_s": settings.warmup_s,
-            "profile_worker_stopped": not settings.keep_worker,
+            "workers_stopped": not settings.keep_workers,
             "gateway_env": GATEWAY_ENV,
             "source_sha256": sources,
             "loadavg_before": [round(x, 2) for x in load_before],

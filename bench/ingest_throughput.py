@@ -16,8 +16,10 @@ Run: .venv/bin/python -m bench.ingest_throughput [--stack-profile P] [--duration
   Redis, this load generator and the whole machine, per event.
 - CSV: one orders file of `--csv-rows` lines (one line per order) streamed to /api/imports/orders,
   direct and through the gateway; rows/s over the upload's wall time.
-Rounds alternate the order of the phases so machine noise hits each; medians are reported. The
-profile worker is stopped while measuring so it does not compete for the 2 cores. `--profile`
+Rounds alternate the order of the phases so machine noise hits each; medians are reported. Every
+service's worker (profile, segmentation, campaigns, catalog, ...) is stopped while measuring: they
+consume what ingest writes, so they would compete for the 2 cores (until 2026-11-22 only the profile
+worker was stopped, and the campaigns and catalog workers consumed the measured events). `--profile`
 runs one more direct round under py-spy (ingest and its workers) and prints where ingest's CPU goes.
 Results: stdout and bench/results/ingest_throughput.json.
 """
@@ -47,7 +49,7 @@ import uvloop
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-from bench.harness import CpuSample, log, nproc, pid_of, run_meta
+from bench.harness import CpuSample, is_worker, log, nproc, pid_of, run_meta
 from cdpkit.kafka import encode, producer_options, standard_headers, start_producer
 from cdpkit.settings import ServiceSettings
 from deploy.launcher.stack import Stack
@@ -477,9 +479,9 @@ def main() -> int:
     stack = Stack.for_profile(args.stack_profile)
     stack.up()
     try:
-        next(
-            proc for proc in stack.procs if proc.name == "profile-worker"
-        ).stop()  # it would compete for the 2 cores
+        for proc in stack.procs:
+            if is_worker(proc.name):  # the consumers of what ingest writes would compete for the 2 cores
+                proc.stop()
         ingest = psutil.Process(pid_of(stack, "ingest"))
         ingest_workers = max(1, sum("spawn_main" in " ".join(c.cmdline()) for c in ingest.children()))
         result = uvloop.run(measure(stack, args))
