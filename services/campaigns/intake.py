@@ -22,9 +22,10 @@ from schemas.customer_events import CustomerEvent, Track
 from schemas.profiles import ProfileSnapshot
 from schemas.segments import SegmentEvent
 from schemas.topics import CUSTOMER_EVENTS, PROFILE_SNAPSHOTS, SEGMENT_EVENTS
+from services.campaigns.adapters.definitions import flow_of
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
 from services.campaigns.domain.attribution import credited
-from services.campaigns.domain.flow import EventTrigger, Flow
+from services.campaigns.domain.flow import EventTrigger
 from services.campaigns.domain.journey import Position, event_arrived, start
 from services.campaigns.domain.matching import matches, may_enroll
 
@@ -127,7 +128,7 @@ async def enroll(
     cause: str,
 ) -> bool:
     """Enroll the customer under the flow's re-entry policy; False when the policy says no."""
-    definition = Flow.model_validate(flow["definition"])
+    definition = flow_of(flow)
     earlier, running = await uow.journeys.enrollment_record(workspace_id, flow["flow_id"], customer_id)
     if not may_enroll(definition.reentry, earlier, running, now):
         return False
@@ -147,7 +148,7 @@ async def _customer_event(
     customer_id = await uow.journeys.customer_id(workspace_id, call.user_id, call.anonymous_id)
     refs = sorted({r for r in (customer_id, call.user_id, call.anonymous_id) if r})
     for flow in await uow.definitions.active_flows(workspace_id, "event", call.event):
-        trigger = Flow.model_validate(flow["definition"]).trigger
+        trigger = flow_of(flow).trigger
         if isinstance(trigger, EventTrigger) and matches(trigger.properties, call.properties):
             await enroll(uow, workspace_id, flow, customer_id, now, cause=event.event_id)
     running = await uow.journeys.running_for(workspace_id, refs)
@@ -196,7 +197,7 @@ async def _follow(
     """Exit criteria and waits for events, on the customer's running enrollments."""
     moves: list[tuple[str, str, str, str, datetime | None, str | None, int, str]] = []
     for row in running:
-        flow = Flow.model_validate(flows[(workspace_id, row["flow_id"])]["definition"])
+        flow = flow_of(flows[(workspace_id, row["flow_id"])])
         at = now.isoformat()
         if any(c.event == call.event and matches(c.properties, call.properties) for c in flow.exit_when):
             entry = {"at": at, "step": row["step_id"], "outcome": "exited", "event": call.event}

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from cdpkit.metrics import SCHEDULER_DUE, SCHEDULER_LATENESS
+from services.campaigns.adapters.definitions import flow_of
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
 from services.campaigns.domain.flow import Flow
 from services.campaigns.domain.journey import Advance, Position, RuleEvaluator, advance
@@ -36,7 +37,7 @@ async def run_due(uow: CampaignUnitOfWork, now: datetime, *, limit: int, evaluat
         if not rows:
             return 0
         stored = await definitions.flows_by_id({(r["workspace_id"], r["flow_id"]) for r in rows})
-        parsed = {key: Flow.model_validate(flow["definition"]) for key, flow in stored.items()}
+        parsed = {key: flow_of(flow) for key, flow in stored.items()}
         winners = await uow.ab_tests.winners(set(stored))
         profiles = await journeys.contacts({(r["workspace_id"], r["customer_id"]) for r in rows})
         templates: dict[tuple[str, str], dict[str, Any] | None] = {}

@@ -9,6 +9,24 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.campaigns.adapters.tables import campaigns, flows, templates
+from services.campaigns.domain.flow import Flow
+
+# Parsed flow definitions by (workspace, flow, version, updated_at): every edit bumps the version, so
+# a stored row maps to one definition. The intake and the scheduler read a flow per event or enrollment;
+# validating its JSON each time was most of their per-event work. Bounded: cleared when full.
+_PARSED: dict[tuple[Any, ...], Flow] = {}
+_PARSED_MAX = 2048
+
+
+def flow_of(row: dict[str, Any]) -> Flow:
+    """The flow a stored row defines (parsed once per version; Flow is frozen, so sharing it is safe)."""
+    key = (row["workspace_id"], row["flow_id"], row["version"], row["updated_at"])
+    found = _PARSED.get(key)
+    if found is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        found = _PARSED[key] = Flow.model_validate(row["definition"])
+    return found
 
 
 class Definitions:
