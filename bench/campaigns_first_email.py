@@ -215,6 +215,8 @@ class Watch:
             self.sends.setdefault(payload["customer_id"], timestamp_s)
         else:
             outcome = f"{payload['status']} after {payload['attempts']} attempts"
+            if payload.get("error"):
+                outcome += f": {payload['error']}"
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     async def run(self, bootstrap: str, start: dict[TopicPartition, int]) -> None:
