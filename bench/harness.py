@@ -30,7 +30,7 @@ def log(message: str) -> None:
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of an already sorted sequence."""
+    """Nearest-rank percentile of an already sorted sequence; `q` in percent (99, not 0.99)."""
     if not ordered:
         return float("nan")
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))

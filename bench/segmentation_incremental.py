@@ -323,9 +323,9 @@ async def latency(
         "rate_per_s": rate,
         "probes": len(sent),
         "seen": len(delays),
-        "p50_ms": round(percentile(delays, 0.50), 1) if delays else None,
-        "p95_ms": round(percentile(delays, 0.95), 1) if delays else None,
-        "p99_ms": round(percentile(delays, 0.99), 1) if delays else None,
+        "p50_ms": round(percentile(delays, 50), 1) if delays else None,
+        "p95_ms": round(percentile(delays, 95), 1) if delays else None,
+        "p99_ms": round(percentile(delays, 99), 1) if delays else None,
         "max_ms": round(delays[-1], 1) if delays else None,
     }
 
