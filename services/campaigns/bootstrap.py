@@ -8,18 +8,16 @@ from datetime import timedelta
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cdpkit.consumer import BatchPolicyHandler, Consumed, ConsumerPolicy, ConsumerRunner, PoisonMessage
 from cdpkit.db import create_engine, session_factory
 from cdpkit.kafka import Publisher, start_producer
 from cdpkit.outbox import OutboxRelay
-from schemas.campaigns import SendEvent
 from schemas.topics import CAMPAIGN_SENDS, CUSTOMER_EVENTS, PROFILE_SNAPSHOTS, SEGMENT_EVENTS
 from services.campaigns.adapters.tables import outbox
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
-from services.campaigns.delivery import Deliverer
+from services.campaigns.delivery import Deliverer, deliver_batch
 from services.campaigns.intake import handle_batch
 from services.campaigns.rules import holds
 from services.campaigns.scheduler import Scheduler
@@ -88,14 +86,7 @@ async def bootstrap_worker(settings: Settings) -> Worker:
     deliver = Deliverer(settings, service.uow, service.http)
 
     async def delivery(messages: Sequence[Consumed]) -> Sequence[str | PoisonMessage]:
-        outcomes: list[str | PoisonMessage] = []
-        for message in messages:
-            try:
-                event = SendEvent.model_validate_json(message.value)
-            except ValidationError as error:
-                outcomes.append(PoisonMessage(f"not a valid SendEvent: {error}"))
-                continue
-            outcomes.append(await deliver(event))
+        outcomes = await deliver_batch(messages, deliver, settings.delivery_concurrency)
         relay.wake()
         return outcomes
 

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 import httpx
+from pydantic import ValidationError
 
+from cdpkit.consumer import Consumed, PoisonMessage
 from cdpkit.kafka import encode, standard_headers
 from schemas.campaigns import DeliveryOutcome, DeliveryResult, DeliveryStatus, SendEvent, send_key
 from schemas.topics import DELIVERY_RESULTS
@@ -73,6 +75,44 @@ async def with_retries(
                 return number, repr(error), False
             await asyncio.sleep(backoff_s * 2 ** (number - 1))
     return attempts, "no attempt made", False
+
+
+async def deliver_batch(
+    messages: Sequence[Consumed], deliver: Callable[[SendEvent], Awaitable[str]], concurrency: int
+) -> list[str | PoisonMessage]:
+    """Deliver a batch's sends, up to `concurrency` at once; one outcome per message, in order.
+
+    One at a time, a mail server's round trips capped delivery at a few emails a second. A send
+    repeated within the batch is delivered by its first copy only (both would find it queued).
+    Every delivery runs to its end before an error is raised, so the retried batch never overlaps
+    a delivery still in flight; those finished are then duplicates.
+    """
+    limit = asyncio.Semaphore(concurrency)
+    outcomes: list[str | PoisonMessage] = []
+    seen: set[tuple[str, str]] = set()
+    work: list[tuple[int, SendEvent]] = []
+    for message in messages:
+        try:
+            event = SendEvent.model_validate_json(message.value)
+        except ValidationError as error:
+            outcomes.append(PoisonMessage(f"not a valid SendEvent: {error}"))
+            continue
+        key = (event.workspace_id, event.event_id)
+        outcomes.append("duplicate")
+        if key not in seen:
+            seen.add(key)
+            work.append((len(outcomes) - 1, event))
+
+    async def one(event: SendEvent) -> str:
+        async with limit:
+            return await deliver(event)
+
+    results = await asyncio.gather(*(one(event) for _, event in work), return_exceptions=True)
+    for (index, _), result in zip(work, results, strict=True):
+        if isinstance(result, BaseException):
+            raise result
+        outcomes[index] = result
+    return outcomes
 
 
 class Deliverer:

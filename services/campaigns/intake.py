@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 from pydantic import ValidationError
@@ -67,19 +67,33 @@ async def handle_batch(
     async with uow:
         snapshots = [p for p in parsed if isinstance(p, ProfileSnapshot)]
         await _contacts(uow, snapshots, [p for p in parsed if isinstance(p, tuple)])
+        # One inbox statement for the batch; only events with an effect (pages, identifies... have none).
+        keys = [(p.workspace_id, p.event_id) for p in parsed if _has_effect(p)]
+        fresh = await uow.first_deliveries(CONSUMER, list(dict.fromkeys(keys)))
         for item in parsed:
             if isinstance(item, PoisonMessage):
                 outcomes.append(item)
             elif isinstance(item, ProfileSnapshot | tuple):
                 outcomes.append("ok")
-            elif not await uow.first_delivery(CONSUMER, item.workspace_id, item.event_id):
+            elif not _has_effect(item):
+                outcomes.append("ignored")
+            elif (item.workspace_id, item.event_id) not in fresh:
                 outcomes.append("duplicate")
             elif isinstance(item, SegmentEvent):
                 outcomes.append(await _segment_event(uow, item, now))
             else:
                 outcomes.append(await _customer_event(uow, item, now, attribution_window))
+            if isinstance(item, SegmentEvent | CustomerEvent):
+                fresh.discard((item.workspace_id, item.event_id))  # a second copy in the batch: duplicate
         await uow.commit()
     return outcomes
+
+
+def _has_effect(item: object) -> TypeGuard[SegmentEvent | CustomerEvent]:
+    """Segment events and tracked events enrol, exit, wait and attribute; other calls do nothing here."""
+    return isinstance(item, SegmentEvent) or (
+        isinstance(item, CustomerEvent) and isinstance(item.payload, Track)
+    )
 
 
 async def _contacts(

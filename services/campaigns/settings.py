@@ -25,6 +25,8 @@ class Settings(ServiceSettings):
     # Attempts per delivery (SMTP or webhook) with exponential backoff from `delivery_backoff_s`.
     delivery_max_attempts: int = Field(default=4, ge=1)
     delivery_backoff_s: float = Field(default=0.5, ge=0)
+    # Sends of one batch delivered at the same time (each its own SMTP connection or webhook call).
+    delivery_concurrency: int = Field(default=16, ge=1, le=256)
     # An order within this many days after a customer's open or click is credited to that send.
     campaigns_attribution_days: float = Field(default=5, gt=0, le=365)
     # How often the worker looks at open A/B tests for an automatic winner.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from cdpkit.db import UnitOfWork
-from cdpkit.inbox import first_delivery
+from cdpkit.inbox import first_deliveries, first_delivery
 from cdpkit.outbox import OutboxMessage, encode_headers
 from services.campaigns.adapters.ab_tests import AbTests
 from services.campaigns.adapters.definitions import Definitions
@@ -26,6 +26,10 @@ class CampaignUnitOfWork(UnitOfWork):
     async def first_delivery(self, consumer: str, workspace_id: str, event_id: str) -> bool:
         """Record the event as applied by `consumer`; False when it already was."""
         return await first_delivery(self.session, inbox, consumer, workspace_id, event_id)
+
+    async def first_deliveries(self, consumer: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record many (workspace, event id) as applied at once; those not applied before."""
+        return await first_deliveries(self.session, inbox, consumer, keys)
 
     async def publish(self, messages: list[OutboxMessage]) -> None:
         """Enqueue messages in the outbox, in this transaction (one statement)."""
