@@ -18,7 +18,7 @@ import httpx
 
 from cdpkit.kafka import Publisher
 from tests.e2e.test_campaigns_flow import Json, emails, enter_segment, new_customer, workspace_of
-from tests.e2e.test_campaigns_unsubscribe import totals
+from tests.e2e.test_campaigns_unsubscribe import broadcast, totals
 from tests.factories import unique, wait_for
 
 SHOP = "https://shop.example/sale?a=1&b=2"
@@ -31,24 +31,12 @@ GIF = b"GIF89a"
 
 def tracked_broadcast(gateway: httpx.Client, admin: dict[str, str], segment_id: str) -> str:
     """A broadcast with a web link, a mailto and an anchor, in 3 s; its path."""
-    at = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
     template = {
         "subject": "Sale",
         "html": HTML.replace("{{ shop }}", SHOP.replace("&", "&amp;")),
         "text": SHOP,
     }
-    body = {
-        "name": "Sale",
-        "kind": "broadcast",
-        "segment_id": segment_id,
-        "template": template,
-        "scheduled_at": at,
-    }
-    created = gateway.post("/api/campaigns", json=body, headers=admin)
-    assert created.status_code == 201, created.text
-    path = f"/api/campaigns/{created.json()['id']}"
-    assert gateway.post(f"{path}/activate", headers=admin).json()["status"] == "active"
-    return path
+    return broadcast(gateway, admin, segment_id, "Sale", template)
 
 
 def links_of(gateway: httpx.Client, admin: dict[str, str], to: str) -> tuple[Json, str, str]:

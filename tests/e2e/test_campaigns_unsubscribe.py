@@ -25,10 +25,16 @@ from tests.factories import get_customer, unique, wait_for
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
-def broadcast(gateway: httpx.Client, admin: dict[str, str], segment_id: str, subject: str) -> str:
+def broadcast(
+    gateway: httpx.Client,
+    admin: dict[str, str],
+    segment_id: str,
+    subject: str,
+    template: dict[str, str] | None = None,
+) -> str:
     """A broadcast to the segment in 3 s (its members' entries reach campaigns meanwhile); its path."""
     at = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
-    template = {"subject": subject}
+    template = template or {"subject": subject}
     body = {
         "name": subject,
         "kind": "broadcast",
