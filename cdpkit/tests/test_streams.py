@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from cdpkit.consumer import Consumed, ConsumerPolicy, PoisonMessage, PolicyHandler
 from cdpkit.kafka import Publisher
@@ -13,7 +14,7 @@ from tests.kafka_tools import committed_and_end, create_topics, read_all
 
 
 async def test_a_faust_agent_dead_letters_poison_retries_failures_and_commits_what_it_handled(
-    settings: ServiceSettings, publisher: Publisher
+    settings: ServiceSettings, publisher: Publisher, tmp_path: Path
 ) -> None:
     topic, app_id = unique("test.stream"), unique("stream-app")
     await create_topics(settings.kafka_bootstrap_servers, topic, topic + ".dlq")
@@ -31,7 +32,7 @@ async def test_a_faust_agent_dead_letters_poison_retries_failures_and_commits_wh
         handled.append(message.value)
         return "ok"
 
-    app = stream_app(settings, app_id, broker_commit_every=1)
+    app = stream_app(settings, app_id, broker_commit_every=1, datadir=tmp_path)  # not in the checkout
     process = PolicyHandler(
         service="tests",
         group_id=app_id,
