@@ -130,6 +130,8 @@ class Deliverer:
             if status not in (None, "queued"):
                 return "duplicate"
             profile = await uow.journeys.contact(event.workspace_id, p.customer_id)
+        if profile is None:
+            profile = await self._contact_once_known(event)
         if p.channel == "webhook":
             to, outcome = p.url, await self._webhook(event, profile)
         else:
@@ -168,6 +170,21 @@ class Deliverer:
             )
             await uow.commit()
         return result_status
+
+    async def _contact_once_known(self, event: SendEvent) -> dict[str, Any] | None:
+        """The customer's contact, waited for up to `delivery_contact_wait_s`: a new customer's segment
+        entry (and so the send) can arrive before the snapshot that carries their address, and
+        suppressing then would lose a welcome email. None when it never came (then suppressed)."""
+        waited, pause = 0.0, 0.2
+        while waited < self.settings.delivery_contact_wait_s:
+            await asyncio.sleep(pause)
+            waited += pause
+            async with self.uow() as uow:
+                profile = await uow.journeys.contact(event.workspace_id, event.payload.customer_id)
+            if profile is not None:
+                return profile
+            pause = min(pause * 2, 2.0)
+        return None
 
     async def _email(
         self, event: SendEvent, profile: dict[str, Any] | None

@@ -25,6 +25,9 @@ class Settings(ServiceSettings):
     # Attempts per delivery (SMTP or webhook) with exponential backoff from `delivery_backoff_s`.
     delivery_max_attempts: int = Field(default=4, ge=1)
     delivery_backoff_s: float = Field(default=0.5, ge=0)
+    # How long a send waits for its customer's contact when there is none yet: a segment entry can
+    # reach campaigns before the profile snapshot that carries the address.
+    delivery_contact_wait_s: float = Field(default=10, ge=0, le=300)
     # Sends of one batch delivered at the same time (each its own SMTP connection or webhook call).
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     # An order within this many days after a customer's open or click is credited to that send.

@@ -216,3 +216,26 @@ async def test_an_exit_event_ends_an_enrollment_and_its_emails(
     assert exited["history"][-1]["event"] == "Order Completed"
     await asyncio.sleep(5)  # past the delay: an exited enrollment sends nothing more
     assert len(emails(gateway, admin_headers, bob["email"])) == 1
+
+
+async def test_a_welcome_email_waits_for_a_contact_whose_snapshot_comes_after_the_entry(
+    gateway: httpx.Client, admin_headers: dict[str, str], write_auth: tuple[str, str], publisher: Publisher
+) -> None:
+    """A segment entry can reach campaigns before the snapshot with the new customer's address."""
+    workspace_id = workspace_of(gateway, admin_headers)
+    segment_id = unique("seg")
+    active_flow(gateway, admin_headers, welcome_flow(segment_id, delay_s=3600))
+    user = unique("u")
+    email = f"{user}@example.com"
+    # Enrolled by user id before profile or campaigns know the customer: no contact yet.
+    early = {"customer_id": user, "user_id": user, "email": email, "version": 1}
+    await enter_segment(publisher, workspace_id, segment_id, early)
+    await asyncio.sleep(1.5)  # the send is out and its delivery finds no contact
+    traits = {"email": email, "first_name": "Eve"}
+    identify = {"userId": user, "traits": traits}
+    answer = await asyncio.to_thread(gateway.post, "/v1/identify", json=identify, auth=write_auth)
+    assert answer.status_code == 200, answer.text
+    [welcome] = await asyncio.to_thread(
+        wait_for, lambda: emails(gateway, admin_headers, email), lambda items: len(items) >= 1, 20
+    )
+    assert welcome["subject"] == "Welcome Eve"  # rendered from the contact that arrived late
