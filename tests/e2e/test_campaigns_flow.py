@@ -72,6 +72,17 @@ async def enter_segment(
     return event.event_id
 
 
+async def entered_customer(
+    gateway: httpx.Client, admin: dict[str, str], write: tuple[str, str], publisher: Publisher, name: str
+) -> tuple[str, Json]:
+    """A new customer, entered into a new segment: (segment id, profile)."""
+    workspace_id = await asyncio.to_thread(workspace_of, gateway, admin)
+    segment_id = unique("seg")
+    profile = await asyncio.to_thread(new_customer, gateway, admin, write, first_name=name)
+    await enter_segment(publisher, workspace_id, segment_id, profile)
+    return segment_id, profile
+
+
 def emails(gateway: httpx.Client, admin: dict[str, str], to: str) -> list[Json]:
     answer = gateway.get("/api/outbox/emails", params={"to": to}, headers=admin)
     assert answer.status_code == 200, answer.text

@@ -17,9 +17,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from cdpkit.kafka import Publisher
-from tests.e2e.test_campaigns_flow import Json, emails, enter_segment, new_customer, workspace_of
+from tests.e2e.test_campaigns_flow import (
+    Json,
+    emails,
+    entered_customer,
+)
 from tests.e2e.test_campaigns_unsubscribe import broadcast, totals
-from tests.factories import unique, wait_for
+from tests.factories import wait_for
 
 SHOP = "https://shop.example/sale?a=1&b=2"
 HTML = (
@@ -82,10 +86,7 @@ def order(
 async def test_opens_and_clicks_count_once_and_credit_an_order_once(
     gateway: httpx.Client, admin_headers: dict[str, str], write_auth: tuple[str, str], publisher: Publisher
 ) -> None:
-    workspace_id = await asyncio.to_thread(workspace_of, gateway, admin_headers)
-    segment_id = unique("seg")
-    ann = await asyncio.to_thread(new_customer, gateway, admin_headers, write_auth, first_name="Ann")
-    await enter_segment(publisher, workspace_id, segment_id, ann)
+    segment_id, ann = await entered_customer(gateway, admin_headers, write_auth, publisher, "Ann")
     path = await asyncio.to_thread(tracked_broadcast, gateway, admin_headers, segment_id)
     await asyncio.to_thread(opened_clicked_and_credited, gateway, admin_headers, write_auth, path, ann)
 
@@ -136,10 +137,7 @@ def opened_clicked_and_credited(
 async def test_tampered_links_redirect_nowhere_and_record_nothing(
     gateway: httpx.Client, admin_headers: dict[str, str], write_auth: tuple[str, str], publisher: Publisher
 ) -> None:
-    workspace_id = await asyncio.to_thread(workspace_of, gateway, admin_headers)
-    segment_id = unique("seg")
-    bob = await asyncio.to_thread(new_customer, gateway, admin_headers, write_auth, first_name="Bob")
-    await enter_segment(publisher, workspace_id, segment_id, bob)
+    segment_id, bob = await entered_customer(gateway, admin_headers, write_auth, publisher, "Bob")
     path = await asyncio.to_thread(tracked_broadcast, gateway, admin_headers, segment_id)
     await asyncio.to_thread(tampered_links_do_nothing, gateway, admin_headers, path, bob)
 

@@ -19,7 +19,14 @@ from deploy.launcher.stack import Stack
 from gateway.adapters.ratelimit import RedisRateLimiter
 from gateway.guard import Guard
 from gateway.settings import Settings as GatewaySettings
-from tests.e2e.test_campaigns_flow import Json, emails, enter_segment, new_customer, workspace_of
+from tests.e2e.test_campaigns_flow import (
+    Json,
+    emails,
+    enter_segment,
+    entered_customer,
+    new_customer,
+    workspace_of,
+)
 from tests.factories import get_customer, unique, wait_for
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -76,10 +83,7 @@ def unsubscribed_events(gateway: httpx.Client, admin: dict[str, str], user_id: s
 async def test_the_link_unsubscribes_without_a_key_and_suppresses_the_next_broadcast(
     gateway: httpx.Client, admin_headers: dict[str, str], write_auth: tuple[str, str], publisher: Publisher
 ) -> None:
-    workspace_id = await asyncio.to_thread(workspace_of, gateway, admin_headers)
-    segment_id = unique("seg")
-    ann = await asyncio.to_thread(new_customer, gateway, admin_headers, write_auth, first_name="Ann")
-    await enter_segment(publisher, workspace_id, segment_id, ann)
+    segment_id, ann = await entered_customer(gateway, admin_headers, write_auth, publisher, "Ann")
     await asyncio.to_thread(broadcast, gateway, admin_headers, segment_id, "First")
     path = await asyncio.to_thread(unsubscribe_path, gateway, admin_headers, ann["email"])
 
