@@ -30,7 +30,15 @@ def shop(gateway: httpx.Client, admin_headers: dict[str, str]) -> dict[str, Any]
         {"product_id": f"{p}sock", "category": "Socks", "price": 5},
     ]
     calls = [
-        _order(ann, "Order Completed", "2025-06-01T10:00:00Z", order_id=f"{p}1", total=25, products=shoes),
+        _order(
+            ann,
+            "Order Completed",
+            "2025-06-01T10:00:00Z",
+            order_id=f"{p}1",
+            total=25,
+            products=shoes,
+            currency="eur",
+        ),
         _order(ann, "Order Updated", "2025-06-02T10:00:00Z", order_id=f"{p}1", total=27),
         _order(
             ann,
@@ -90,6 +98,11 @@ def test_the_list_is_latest_first_and_each_filter_narrows_it(
         ("cancelled", 100.0, 0.0),
         ("completed", 27.0, 27.0),
     ]
+    assert [o["currency"] for o in latest] == [
+        None,
+        None,
+        "EUR",
+    ]  # the events' code, none where none was given
     assert ids(orders(gateway, admin, status="cancelled"), p) == ["3"]
     assert ids(orders(gateway, admin, customer=shop["ann"]), p) == ["2", "1"]
     assert ids(orders(gateway, admin, **{"from": "2025-06-02", "to": "2025-06-04"}), p) == ["3"]

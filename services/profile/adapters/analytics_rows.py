@@ -60,6 +60,7 @@ class OrderRow:
     completed_at: datetime | None
     cancelled_at: datetime | None
     previous_order_at: datetime | None
+    currency: str | None
 
     @property
     def counted(self) -> bool:
@@ -165,6 +166,7 @@ def order_rows(ledger: OrderLedger) -> tuple[dict[str, OrderRow], dict[str, tupl
             completed_at=moment(order.completed_at),
             cancelled_at=moment(order.cancelled_at),
             previous_order_at=None,
+            currency=order.currency,
         )
     counted.sort()
     for (_, previous_id), (_, order_id) in pairwise(counted):

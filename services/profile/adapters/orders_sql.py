@@ -27,7 +27,8 @@ _READ_FACTS = (
     f"FROM profile.customer_facts f JOIN {CUSTOMER_KEYS} ON f.workspace_id = k.w AND f.customer_id = k.c"
 )
 _ORDER_COLUMNS = (
-    "order_id, status, amount, refunded_amount, net_amount, completed_at, cancelled_at, previous_order_at"
+    "order_id, status, amount, refunded_amount, net_amount, completed_at, cancelled_at, previous_order_at, "
+    "currency"
 )
 _READ_ORDERS = (
     f"SELECT o.workspace_id, o.customer_id, {_prefixed('o', _ORDER_COLUMNS)} "
@@ -41,11 +42,12 @@ _READ_ITEMS = (
 UPSERT_ORDERS = (
     f"INSERT INTO profile.orders (workspace_id, customer_id, {_ORDER_COLUMNS}) "
     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[], "
-    "$7::numeric[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[]) "
+    "$7::numeric[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::text[]) "
     "ON CONFLICT (workspace_id, customer_id, order_id) DO UPDATE SET status = EXCLUDED.status, "
     "amount = EXCLUDED.amount, refunded_amount = EXCLUDED.refunded_amount, "
     "net_amount = EXCLUDED.net_amount, completed_at = EXCLUDED.completed_at, "
-    "cancelled_at = EXCLUDED.cancelled_at, previous_order_at = EXCLUDED.previous_order_at, updated_at = now()"
+    "cancelled_at = EXCLUDED.cancelled_at, previous_order_at = EXCLUDED.previous_order_at, "
+    "currency = EXCLUDED.currency, updated_at = now()"
 )
 _ORDER_KEYS = "unnest($1::text[], $2::text[], $3::text[]) AS k(w, c, o)"
 DELETE_ORDERS = (
@@ -122,6 +124,7 @@ def order_values(row: OrderRow) -> tuple[Any, ...]:
         row.completed_at,
         row.cancelled_at,
         row.previous_order_at,
+        row.currency,
     )
 
 

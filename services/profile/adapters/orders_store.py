@@ -147,7 +147,7 @@ class _Plan:
             await connection.execute(INSERT_ITEMS, *columns(rows, 11))
         if self.upserts:
             rows = [(w, c, *order_values(o)) for w, c, o in self.upserts]
-            await connection.execute(UPSERT_ORDERS, *columns(rows, 10))
+            await connection.execute(UPSERT_ORDERS, *columns(rows, 11))
         kept = sorted((k, f) for k, f in self.facts if f is not None)
         if kept:
             rows = [(*key, *fact_values(facts)) for key, facts in kept]

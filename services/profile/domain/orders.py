@@ -104,6 +104,14 @@ def order_refund(properties: dict[str, Any]) -> Refund:
     return Refund(amount, _returns(products) if products else {})
 
 
+def order_currency(properties: dict[str, Any]) -> str | None:
+    """The order's ISO 4217 code (`currency`, three letters, any case), else None."""
+    value = properties.get("currency")
+    if isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha():
+        return value.upper()
+    return None
+
+
 def _newer(at: float, than: float | None) -> bool:
     # Equal times: the later arrival wins (the only place arrival order shows).
     return than is None or at >= than
@@ -166,12 +174,16 @@ class Order:
     items_at: float | None = None
     cancelled_at: float | None = None
     refunds: dict[str, Refund] = field(default_factory=dict)
+    currency: str | None = None  # from the newest version that names one, like the amount
+    currency_at: float | None = None
 
     def revise(self, properties: dict[str, Any], at: float) -> None:
         """Take the amount and products of a version of the order dated `at`, if newer than what is known."""
-        amount = order_amount(properties)
+        amount, currency = order_amount(properties), order_currency(properties)
         if amount is not None and _newer(at, self.amount_at):
             self.amount, self.amount_at = amount, at
+        if currency is not None and _newer(at, self.currency_at):
+            self.currency, self.currency_at = currency, at
         products = _products(properties)
         if products is not None and _newer(at, self.items_at):
             self.items, self.items_at = _items(products), at
@@ -212,6 +224,10 @@ class Order:
         self.cancelled_at = _earliest(self.cancelled_at, other.cancelled_at)
         if other.amount_at is not None and (self.amount_at is None or other.amount_at > self.amount_at):
             self.amount, self.amount_at = other.amount, other.amount_at
+        if other.currency_at is not None and (
+            self.currency_at is None or other.currency_at > self.currency_at
+        ):
+            self.currency, self.currency_at = other.currency, other.currency_at
         if other.items_at is not None and (self.items_at is None or other.items_at > self.items_at):
             self.items, self.items_at = _copy_items(other.items), other.items_at
         for key, refund in other.refunds.items():
@@ -226,6 +242,8 @@ class Order:
             ("at", self.amount_at),
             ("it", self.items_at),
             ("x", self.cancelled_at),
+            ("cu", self.currency),
+            ("cut", self.currency_at),
         ):
             if value is not None:
                 state[key] = value
@@ -245,6 +263,8 @@ class Order:
             items=_copy_items(state.get("i", {})),
             items_at=state.get("it"),
             cancelled_at=state.get("x"),
+            currency=state.get("cu"),
+            currency_at=state.get("cut"),
             refunds={k: Refund(a, _copy_items(r)) for k, (a, r) in state.get("r", {}).items()},
         )
 

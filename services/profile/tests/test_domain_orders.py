@@ -99,6 +99,20 @@ def test_an_update_before_its_completion_is_kept_and_the_order_counts_once_compl
     assert (profile.lifetime_value, profile.orders_count, profile.last_order_at) == (80.0, 1, T0)
 
 
+def test_the_currency_is_the_newest_version_s_that_names_one_whatever_the_arrival_order() -> None:
+    events = [
+        order(total=100.0, currency="usd"),
+        order("Order Updated", total=90.0, at=T0 + days(1)),  # names none: the currency stays
+        order("Order Updated", total=80.0, currency="EUR", at=T0 + days(2)),
+        order("Order Updated", currency="E1", at=T0 + days(3)),  # not a code
+    ]
+    for arrival in (events, events[::-1]):
+        [kept] = fold(arrival).orders.orders.values()
+        assert (kept.currency, kept.amount) == ("EUR", 80.0)
+    [early] = fold(events[:2]).orders.orders.values()
+    assert early.currency == "USD"
+
+
 def test_an_update_with_products_only_keeps_the_amount() -> None:
     profile = fold([order(total=50.0, products=[product("p", "Shoes")])])
     profile.apply(order("Order Updated", at=T0 + days(1), products=[product("q", "Hats")]))
