@@ -39,8 +39,13 @@ def _storable(value: str) -> str:
 Text = Annotated[str, AfterValidator(_storable)]
 
 
+# What the JSON encoder (orjson) writes: a larger integer would fail the write with a 500.
+_INTEGERS = range(-(2**63), 2**64)
+
+
 def find_unstorable(value: Any) -> str | None:
-    """The path and reason of the first string (key or value) in a JSON document that cannot be stored."""
+    """The path and reason of the first string (key or value), or integer beyond 64 bits, in a JSON
+    document that cannot be stored."""
     # Screen the whole document with one C-speed dump: orjson refuses lone surrogates and escapes
     # NUL as \u0000. Only a suspicious document is walked, to name the offending path.
     try:
@@ -54,6 +59,8 @@ def _locate_unstorable(value: Any, path: str = "") -> str | None:
     if isinstance(value, str):
         reason = unstorable_reason(value)
         return f"{path or 'value'} {reason}" if reason else None
+    if isinstance(value, int) and value not in _INTEGERS:
+        return f"{path or 'value'} is an integer beyond 64 bits"
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)

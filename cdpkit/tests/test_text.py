@@ -15,6 +15,8 @@ from cdpkit.text import find_unstorable, storable
         ({"\x00key": 1}, "\x00key (key) contains a NUL character"),
         ({"t": {"u": "\ud800"}}, "t.u is not valid Unicode (a lone surrogate)"),
         ("plain\x00", "value contains a NUL character"),
+        ({"size": [1, 445475390658899279872]}, "size[1] is an integer beyond 64 bits"),  # CI's fuzz found it
+        ({"n": -(2**63) - 1}, "n is an integer beyond 64 bits"),
     ],
 )
 def test_unstorable_text_is_found_with_its_path(document: object, found: str) -> None:
@@ -22,7 +24,14 @@ def test_unstorable_text_is_found_with_its_path(document: object, found: str) ->
 
 
 @pytest.mark.parametrize(
-    "document", [{"a": "ordinary", "n": 1, "emoji": "😀"}, {"literal": "\\u0000"}, [], None]
+    "document",
+    [
+        {"a": "ordinary", "n": 1, "emoji": "😀"},
+        {"literal": "\\u0000"},
+        [],
+        None,
+        {"big": 2**64 - 1, "low": -(2**63)},
+    ],
 )
 def test_storable_documents_pass(document: object) -> None:
     assert find_unstorable(document) is None

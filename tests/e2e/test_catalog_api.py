@@ -83,6 +83,10 @@ def test_products_are_created_imported_searched_changed_and_removed(
     assert bad.status_code == 422 and set(bad.json()["error"]) == {"code", "message", "details"}
     nul = gateway.get("/api/products", params={"q": "a\x00b"}, headers=admin)
     assert nul.status_code == 400 and nul.json()["error"]["code"] == "invalid_input"
+    # An integer past 64 bits cannot be written as JSON by the store: refused, not a 500 (CI's fuzz).
+    huge = {"product_id": "huge", "attributes": {"size": [1, 445475390658899279872]}}
+    too_big = gateway.post("/api/products", json=huge, headers=admin)
+    assert too_big.status_code in (400, 422) and "64 bits" in too_big.text
 
 
 def test_order_events_move_stock_and_make_the_metrics(gateway: httpx.Client, shop: dict[str, Any]) -> None:
