@@ -15,9 +15,10 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from services.campaigns.adapters.definitions import flow_of
 from services.campaigns.adapters.unit_of_work import CampaignUnitOfWork
 from services.campaigns.domain.abtest import Arm
-from services.campaigns.domain.flow import Flow, Split
+from services.campaigns.domain.flow import Split
 from services.campaigns.domain.winner import decide, signature
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,8 @@ async def judge(uow: CampaignUnitOfWork, now: datetime, *, limit: int = 100) -> 
     decided = 0
     async with uow:
         for test in await uow.ab_tests.claim_open(limit):
-            flow = Flow.model_validate(test["definition"])
-            found = [s for s in flow.steps if s.id == test["step_id"] and isinstance(s, Split)]
-            step = found[0] if found else None
+            flow = flow_of(test)  # the stored flow, parsed once per version like the intake's
+            step = next((s for s in flow.steps if s.id == test["step_id"] and isinstance(s, Split)), None)
             # Saving the flow resets its tests; a mismatch is a save racing this pass: skip it.
             if step is None or step.auto_winner is None or signature(flow, step.id) != test["signature"]:
                 continue

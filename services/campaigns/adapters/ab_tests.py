@@ -84,7 +84,7 @@ class AbTests:
         """Undecided tests of active flows, least recently checked first, locked (SKIP LOCKED)."""
         rows = await (await self.db()).fetch(
             f"SELECT t.workspace_id, t.flow_id, {', '.join('t.' + c for c in _COLUMNS.split(', '))}, "
-            "f.definition::text AS definition FROM campaigns.ab_tests t "
+            "f.version, f.updated_at, f.definition::text AS definition FROM campaigns.ab_tests t "
             "JOIN campaigns.flows f ON f.workspace_id = t.workspace_id AND f.flow_id = t.flow_id "
             "WHERE t.winner IS NULL AND f.status = 'active' "
             "ORDER BY t.checked_at NULLS FIRST LIMIT $1 FOR UPDATE OF t SKIP LOCKED",
