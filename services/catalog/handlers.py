@@ -118,7 +118,7 @@ async def _record(
     await store.save_orders(connection, after)
     await store.add_products_from_orders(connection, products)
     await store.replace_sales_lines(connection, [k for k in replaced if k in before], lines)
-    await store.add_daily_sales(connection, {k: (v[0], v[1], v[2]) for k, v in daily.items()})
+    await store.add_daily_sales(connection, daily)
     await store.move_stock(connection, moves)
     return {(w, p) for w, p, _ in moves} | {(w, p) for w, p, _ in daily}
 

@@ -6,7 +6,7 @@ transactions wait rather than deadlock. Never commits: the unit of work does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -81,7 +81,7 @@ async def replace_sales_lines(
 
 
 async def add_daily_sales(
-    connection: asyncpg.Connection, deltas: dict[tuple[str, str, date], tuple[int, int, int]]
+    connection: asyncpg.Connection, deltas: Mapping[tuple[str, str, date], Sequence[int]]
 ) -> None:
     """Add (orders, units, revenue in cents) to each (workspace, product, day)."""
     changed = sorted(k for k, v in deltas.items() if any(v))
