@@ -1,8 +1,11 @@
 """Sliding-window rate limits in Redis, per key and per workspace, decided atomically in one script.
 
-The window is a sliding-window counter: the current minute's count plus the previous minute's count
-weighted by how much of it still lies inside the last 60 s. It needs two counters per subject instead
-of a log of every request, and errs by at most a few percent at a window boundary.
+Each subject keeps one Redis hash of per-second counts; a request is allowed while the counts of the
+last window (60 s) plus the second that is partly inside it stay under the limit. The window is
+exact to the second and errs on the strict side: a request counts for between 60 and 61 s. (A counter
+per minute, with the previous minute weighted by how much of it is still inside the window, is
+cheaper but assumes the previous minute's requests were spread evenly: a budget spent at the end of a
+minute came back in part seconds later, and a burst got through 4 % over its limit.)
 
 A busy key does not cost a Redis round trip per request: the gateway takes a *lease* of several
 requests at once (counted in Redis at once) and serves them from memory for up to a second. The lease
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -31,32 +35,48 @@ LEASE_S = 1.0
 LEASE_SHARE_OF_LIMIT = 50  # a lease holds at most 1/50 of the smallest limit
 MAX_LEASES = 10_000
 
-# KEYS: one prefix per subject. ARGV: now_ms, window_ms, wanted, then one limit per subject.
-# Grants up to `wanted` requests, as many as every subject still allows, and counts them.
-# Returns {granted, then per subject: remaining after the grant, ms until the window slot ends}.
+# KEYS: one hash per subject, of per-second counts. ARGV: now_ms, window_s, wanted, then one limit per
+# subject. Grants up to `wanted` requests, as many as every subject still allows, and counts them.
+# Returns {granted, then per subject: remaining after the grant, ms until it can grant one more
+# (or, while it has budget left, until its oldest counted second leaves the window)}.
 _SLIDING_WINDOW = """
-local now, window, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local slot = math.floor(now / window)
-local into = (now % window) / window
-local left, granted = {}, wanted
-for i, prefix in ipairs(KEYS) do
-  local limit = tonumber(ARGV[3 + i])
-  local current = tonumber(redis.call('GET', prefix .. ':' .. slot) or '0')
-  local previous = tonumber(redis.call('GET', prefix .. ':' .. (slot - 1)) or '0')
-  left[i] = limit - math.floor(previous * (1 - into) + current)
+local now_ms, window, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local second = math.floor(now_ms / 1000)
+local oldest = second - window
+local counts, left, granted = {}, {}, wanted
+for i, key in ipairs(KEYS) do
+  local fields, seconds, used = redis.call('HGETALL', key), {}, 0
+  for f = 1, #fields, 2 do
+    local at, n = tonumber(fields[f]), tonumber(fields[f + 1])
+    if at < oldest then
+      redis.call('HDEL', key, fields[f])
+    else
+      used = used + n
+      seconds[#seconds + 1] = {at, n}
+    end
+  end
+  table.sort(seconds, function(a, b) return a[1] < b[1] end)
+  counts[i] = seconds
+  left[i] = tonumber(ARGV[3 + i]) - used
   granted = math.max(0, math.min(granted, left[i]))
 end
-if granted > 0 then
-  for _, prefix in ipairs(KEYS) do
-    local key = prefix .. ':' .. slot
-    redis.call('INCRBY', key, granted)
-    redis.call('PEXPIRE', key, window * 2)
-  end
-end
 local out = {granted}
-for i = 1, #KEYS do
-  out[#out + 1] = left[i] - granted
-  out[#out + 1] = window - (now % window)
+for i, key in ipairs(KEYS) do
+  if granted > 0 then
+    redis.call('HINCRBY', key, second, granted)
+    redis.call('PEXPIRE', key, (window + 2) * 1000)
+    counts[i][#counts[i] + 1] = {second, granted}
+  end
+  -- The counts that must leave the window before one more request fits (at least the oldest one).
+  local remaining = left[i] - granted
+  local must_free, freed, free_at = math.max(1, 1 - remaining), 0, second + window + 1
+  for _, entry in ipairs(counts[i]) do
+    freed = freed + entry[2]
+    free_at = entry[1] + window + 1
+    if freed >= must_free then break end
+  end
+  out[#out + 1] = remaining
+  out[#out + 1] = free_at * 1000 - now_ms
 end
 return out
 """
@@ -73,7 +93,7 @@ class Decision:
     allowed: bool
     limit: int  # of the first subject (the key), as reported in X-RateLimit-Limit
     remaining: int  # the smallest remaining budget of all subjects
-    reset_s: int  # seconds until the current window slot ends
+    reset_s: int  # seconds until one more request fits (with budget left: until the oldest one expires)
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -116,9 +136,10 @@ class _Lease:
 
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, window_s: int = 60) -> None:
+    def __init__(self, redis: Redis, window_s: int = 60, clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
-        self.window_ms = window_s * 1000
+        self.window_s = window_s
+        self.clock = clock
         self._script = redis.register_script(_SLIDING_WINDOW)
         self._leases: dict[tuple[str, ...], _Lease] = {}
         self._ahead: set[asyncio.Task[Decision]] = set()  # grants fetched ahead (kept from the GC)
@@ -164,17 +185,20 @@ class RedisRateLimiter:
         pending = lease.pending
         assert pending is not None
         try:
-            now_ms = int(time.time() * 1000)
+            now_ms = int(self.clock() * 1000)
             keys = [f"ratelimit:{limit.subject}" for limit in limits]
             raw = await self._script(
-                keys=keys, args=[now_ms, self.window_ms, wanted, *[limit.per_window for limit in limits]]
+                keys=keys, args=[now_ms, self.window_s, wanted, *[limit.per_window for limit in limits]]
             )
         finally:
             pending.set_result(None)
             lease.pending = None
         granted = int(raw[0])
-        remaining = min(int(raw[1 + 2 * i]) for i in range(len(limits)))
-        reset_s = -(-int(raw[2]) // 1000)
+        answers = [(int(raw[1 + 2 * i]), int(raw[2 + 2 * i])) for i in range(len(limits))]
+        remaining = min(left for left, _ in answers)
+        # Once a subject is spent, the budget is back when the last spent one can grant again.
+        spent = [ms for left, ms in answers if left <= 0]
+        reset_s = -(-(max(spent) if spent else min(ms for _, ms in answers)) // 1000)
         if granted == 0:
             return Decision(False, limits[0].per_window, remaining, reset_s)
         # Units in hand were counted when granted; a lease fetched ahead keeps them alive with it.

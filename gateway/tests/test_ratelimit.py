@@ -35,10 +35,8 @@ class CountingScript:
 
 
 async def counted(redis: Redis, subject: str) -> int:
-    """Requests Redis has counted for a subject in the current window slot and the one before."""
-    keys = await redis.keys(f"ratelimit:{subject}:*")
-    values = await redis.mget(keys) if keys else []
-    return sum(int(value or 0) for value in values)
+    """Requests Redis has counted for a subject in the last window."""
+    return sum(int(value) for value in await redis.hvals(f"ratelimit:{subject}"))
 
 
 async def test_a_small_limit_is_counted_request_by_request(redis: Redis) -> None:
@@ -115,3 +113,33 @@ async def test_the_workspace_limit_binds_every_key_of_the_workspace(redis: Redis
     first = [await limiter.hit([Limit(unique("key:a"), 100), Limit(workspace, 4)]) for _ in range(3)]
     second = [await limiter.hit([Limit(unique("key:b"), 100), Limit(workspace, 4)]) for _ in range(2)]
     assert [d.allowed for d in first + second] == [True, True, True, True, False]
+
+
+class Clock:
+    """Wall-clock time the test sets by hand (the lease's own one-second life runs on real time)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_requests_of_the_last_minute_count_in_full_across_a_minute_boundary(redis: Redis) -> None:
+    # A quiet key's whole budget is spent half a second before a minute ends; 15 s later, in the
+    # next minute, every one of those requests is still inside the last 60 s. A counter per minute
+    # weighted by how much of the previous minute is left would let a quarter of them through again.
+    minute = (int(time.time()) // 60 + 2) * 60
+    clock = Clock(minute - 0.5)
+    subject, limit = unique("key:boundary"), 60  # a lease of one request: every hit asks Redis
+    spent = [await RedisRateLimiter(redis, clock=clock).hit([Limit(subject, limit)]) for _ in range(limit)]
+    assert all(d.allowed for d in spent)
+
+    clock.now = minute + 14.5
+    refused = await RedisRateLimiter(redis, clock=clock).hit([Limit(subject, limit)])
+    assert not refused.allowed and refused.remaining == 0
+    # The budget comes back when the spent requests leave the window, 45 s from now, not sooner.
+    assert 45 <= int(refused.headers()["Retry-After"]) <= 46
+
+    clock.now = minute + 60.5
+    assert (await RedisRateLimiter(redis, clock=clock).hit([Limit(subject, limit)])).allowed
