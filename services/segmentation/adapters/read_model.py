@@ -68,6 +68,18 @@ def row_mapping(row: asyncpg.Record) -> dict[str, Any]:
     return data
 
 
+# Events that waited for their customer, given it by (workspace, kind, value, customer) arrays.
+# `coalesce(...) = ''`, not `IS NULL`: it matches the partial indexes, and the planner cannot take
+# it for "no pending events" from stale statistics (migration 0002).
+ATTACH_PENDING = {
+    kind: f"UPDATE {S}.customer_events e SET customer_id = q.c "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS q(w, k, v, c) "
+    f"WHERE q.k = $5 AND coalesce(e.customer_id, '') = '' AND e.workspace_id = q.w AND e.{column} = q.v "
+    "RETURNING e.workspace_id, e.customer_id, e.name"
+    for kind, column in (("user", "user_id"), ("anon", "anonymous_id"))
+}
+
+
 class ReadModel:
     """Batch reads and writes of the read model inside one transaction."""
 
@@ -143,15 +155,8 @@ class ReadModel:
             *args,
         )
         attached: list[tuple[str, str, str]] = []
-        for kind, column in (("user", "user_id"), ("anon", "anonymous_id")):
-            rows = await self.connection.fetch(
-                f"UPDATE {S}.customer_events e SET customer_id = q.c "
-                "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS q(w, k, v, c) "
-                f"WHERE q.k = $5 AND e.customer_id IS NULL AND e.workspace_id = q.w AND e.{column} = q.v "
-                "RETURNING e.workspace_id, e.customer_id, e.name",
-                *args,
-                kind,
-            )
+        for kind, statement in ATTACH_PENDING.items():
+            rows = await self.connection.fetch(statement, *args, kind)
             attached += [(r[0], r[1], r[2]) for r in rows]
         return attached
 
