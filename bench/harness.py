@@ -29,6 +29,32 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+async def reset_statements(connection: Any) -> None:
+    """Start PostgreSQL's per-statement accounting afresh (the launcher preloads pg_stat_statements)."""
+    await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    await connection.execute("SELECT pg_stat_statements_reset()")
+
+
+async def top_statements(connection: Any, limit: int = 12) -> list[dict[str, Any]]:
+    """The statements PostgreSQL spent most time on since `reset_statements`, with their share."""
+    rows = await connection.fetch(
+        "SELECT calls, total_exec_time, rows, regexp_replace(query, '\\s+', ' ', 'g') AS query, "
+        "sum(total_exec_time) OVER () AS everything "
+        "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1",
+        limit,
+    )
+    return [
+        {
+            "share": round(row["total_exec_time"] / max(row["everything"], 1e-9), 3),
+            "ms": round(row["total_exec_time"]),
+            "calls": row["calls"],
+            "rows": row["rows"],
+            "query": row["query"][:160],
+        }
+        for row in rows
+    ]
+
+
 def percentile(ordered: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of an already sorted sequence; `q` in percent (99, not 0.99)."""
     if not ordered:

@@ -192,6 +192,10 @@ def postgres(layout: Layout, password: str, durable: bool = True) -> Proc:
         "max_connections=300",
         "-c",
         "shared_buffers=256MB",
+        # Per-statement time and calls (`CREATE EXTENSION pg_stat_statements` to read them): where
+        # PostgreSQL's CPU goes, for an SRE and for the benchmarks.
+        "-c",
+        "shared_preload_libraries=pg_stat_statements",
     ]
     if not durable:
         # The test stack's data is thrown away: trade crash safety for speed.
