@@ -22,19 +22,19 @@ depends_on = None
 S = "segmentation"
 
 
-def upgrade() -> None:
+def _recreate(columns: str, predicate: str) -> None:
+    """Both pending-event indexes again, on `columns` (`{id}` names the id column) under `predicate`."""
     for column, name in (("user_id", "user"), ("anonymous_id", "anonymous")):
         op.execute(f"DROP INDEX {S}.ix_customer_events_pending_{name}")
         op.execute(
             f"CREATE INDEX ix_customer_events_pending_{name} ON {S}.customer_events "
-            f"({column}, workspace_id) WHERE coalesce(customer_id, '') = ''"
+            f"({columns.format(id=column)}) WHERE {predicate}"
         )
+
+
+def upgrade() -> None:
+    _recreate("{id}, workspace_id", "coalesce(customer_id, '') = ''")
 
 
 def downgrade() -> None:
-    for column, name in (("user_id", "user"), ("anonymous_id", "anonymous")):
-        op.execute(f"DROP INDEX {S}.ix_customer_events_pending_{name}")
-        op.execute(
-            f"CREATE INDEX ix_customer_events_pending_{name} ON {S}.customer_events "
-            f"(workspace_id, {column}) WHERE customer_id IS NULL"
-        )
+    _recreate("workspace_id, {id}", "customer_id IS NULL")
