@@ -18,6 +18,7 @@ from typing import Any
 
 import psutil
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.launcher.layout import PROFILES, REPO
 from deploy.launcher.processes import answers, port_open
@@ -27,6 +28,18 @@ from tests.factories import unique
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def committed_events(
+    admin: AIOKafkaAdminClient, group: str, start: dict[TopicPartition, int], end: dict[TopicPartition, int]
+) -> int:
+    """Messages between `start` and `end` that the consumer group has committed (a worker commits
+    after its database transaction), read from Kafka: polling a `count(*)` of the worker's inbox
+    instead cost PostgreSQL 16 % of its time in the profile benchmark."""
+    committed = await admin.list_consumer_group_offsets(group)
+    return sum(
+        min(max(committed[tp].offset, start[tp]), end[tp]) - start[tp] for tp in end if tp in committed
+    )
 
 
 async def reset_statements(connection: Any) -> None:

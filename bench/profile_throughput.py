@@ -37,6 +37,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.harness import (
     ceiling_consumer,
+    committed_events,
     cpu_seconds,
     log,
     on_stack,
@@ -147,17 +148,6 @@ async def ceiling(
 # ------------------------------------------------------------------------------------------- worker
 
 
-async def committed_events(admin: AIOKafkaAdminClient, start: Offsets, end: Offsets) -> int:
-    """Events of the round the worker group has committed (it commits after PostgreSQL did).
-
-    Read from Kafka: a `count(*)` of the inbox every 50 ms cost PostgreSQL 16 % of its time.
-    """
-    committed = await admin.list_consumer_group_offsets(PROFILE_GROUP)
-    return sum(
-        min(max(committed[tp].offset, start[tp]), end[tp]) - start[tp] for tp in end if tp in committed
-    )
-
-
 async def worker_round(
     stack: Stack, dsn: str, offsets: tuple[Offsets, Offsets], port: int, replicas: int
 ) -> dict[str, Any]:
@@ -181,7 +171,7 @@ async def worker_round(
         first_at, first_count, first_cpu = None, 0, (0.0, 0.0)
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
-            done = await committed_events(admin, start, end)
+            done = await committed_events(admin, PROFILE_GROUP, start, end)
             now = time.perf_counter()
             if int(now) % 10 == 0 and int(now) != int(now - 0.05):
                 log(f"worker: {done} of {events} folded")

@@ -34,8 +34,20 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.harness import ceiling_consumer, log, on_stack, percentile, save_result, start_worker, stop_worker
+from bench.harness import (
+    ceiling_consumer,
+    committed_events,
+    log,
+    on_stack,
+    percentile,
+    reset_statements,
+    save_result,
+    start_worker,
+    stop_worker,
+    top_statements,
+)
 from cdpkit.kafka import encode, producer_options, standard_headers
 from cdpkit.settings import ServiceSettings
 from deploy.launcher.stack import Stack
@@ -49,6 +61,7 @@ from tests.kafka_tools import end_offsets
 
 RESULTS = Path(__file__).parent / "results" / "segmentation_incremental.json"
 TOPIC = PROFILE_SNAPSHOTS.name
+SEGMENTATION_GROUP = "segmentation"  # the worker's consumer group (services/segmentation/bootstrap.py)
 Message = tuple[bytes, bytes, list[tuple[str, bytes]]]
 # Bench stacks run with CDP_ENV=test, whose sweep is every 2 s; measure with the production minute.
 PRODUCTION_SWEEP = {"SEGMENTATION_SWEEP_INTERVAL_S": "60"}
@@ -241,30 +254,31 @@ async def ceiling(bootstrap: str, start: dict[TopicPartition, int], end: dict[To
         await consumer.stop()
 
 
-async def applied(connection: asyncpg.Connection, workspace: str) -> int:
-    return int(
-        await connection.fetchval(
-            "SELECT count(*) FROM segmentation.inbox WHERE workspace_id = $1", workspace
-        )
-    )
-
-
-async def worker_rate(connection: asyncpg.Connection, workspace: str, expected: int) -> float:
-    """Messages/s the running worker applies, from its first applied message to its last."""
-    first_at, first_count, deadline, last_log = None, 0, time.monotonic() + 900, 0.0
-    while time.monotonic() < deadline:
-        done = await applied(connection, workspace)
-        now = time.perf_counter()
-        if now - last_log > 10:
-            log(f"worker: {done} of {expected} applied")
-            last_log = now
-        if first_at is None and done > 0:
-            first_at, first_count = now, done
-        if done >= expected:
-            assert first_at is not None
-            return (done - first_count) / max(now - first_at, 1e-6)
-        await asyncio.sleep(0.05)
-    raise RuntimeError("the worker did not apply the round's messages in time")
+async def worker_rate(
+    bootstrap: str, start: dict[TopicPartition, int], end: dict[TopicPartition, int]
+) -> float:
+    """Messages/s the running worker applies, from its first applied message to its last (its
+    group's committed offsets; a `count(*)` of its inbox every 50 ms loaded PostgreSQL)."""
+    expected = sum(end.values()) - sum(start.values())
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        first_at, first_count, deadline, last_log = None, 0, time.monotonic() + 900, 0.0
+        while time.monotonic() < deadline:
+            done = await committed_events(admin, SEGMENTATION_GROUP, start, end)
+            now = time.perf_counter()
+            if now - last_log > 10:
+                log(f"worker: {done} of {expected} applied")
+                last_log = now
+            if first_at is None and done > 0:
+                first_at, first_count = now, done
+            if done >= expected:
+                assert first_at is not None
+                return (done - first_count) / max(now - first_at, 1e-6)
+            await asyncio.sleep(0.05)
+        raise RuntimeError("the worker did not apply the round's messages in time")
+    finally:
+        await admin.close()
 
 
 async def latency(
@@ -360,12 +374,16 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     ceiling_rate = await ceiling(bootstrap, start, end)
     log(f"ceiling {ceiling_rate:.0f} messages/s")
     connection = await asyncpg.connect(dsn)
+    await reset_statements(connection)
     worker = await asyncio.to_thread(
         start_worker, stack, "segmentation", stack.layout.ports.service(41), **PRODUCTION_SWEEP
     )
     try:
-        rate = await worker_rate(connection, workspace, len(messages))
+        rate = await worker_rate(bootstrap, start, end)
         log(f"worker {rate:.0f} changes/s")
+        statements = await top_statements(connection)
+        for row in statements:
+            log(f"  {row['share']:6.1%} {row['ms']:7d} ms {row['calls']:6d} calls  {row['query']}")
         memberships = await connection.fetchval(
             "SELECT count(*) FROM segmentation.memberships WHERE workspace_id = $1 AND exited_at IS NULL",
             workspace,
@@ -384,6 +402,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "ceiling_messages_per_s": round(ceiling_rate),
         "ratio": round(rate / ceiling_rate, 3),
         "latency": visible,
+        "postgres_statements": statements,
         "targets": {"changes_per_s": 20_000, "p99_ms": 200},
         "settings": {"batch_size": Settings().segmentation_batch_size},
     }
