@@ -68,6 +68,12 @@ async def top_statements(connection: Any, limit: int = 12) -> list[dict[str, Any
     ]
 
 
+def log_statements(rows: Sequence[dict[str, Any]]) -> None:
+    """`top_statements`' rows, one line each."""
+    for row in rows:
+        log(f"  {row['share']:6.1%} {row['ms']:7d} ms {row['calls']:6d} calls  {row['query']}")
+
+
 def percentile(ordered: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of an already sorted sequence; `q` in percent (99, not 0.99)."""
     if not ordered:

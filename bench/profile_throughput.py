@@ -40,6 +40,7 @@ from bench.harness import (
     committed_events,
     cpu_seconds,
     log,
+    log_statements,
     on_stack,
     percentile,
     reset_statements,
@@ -308,8 +309,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             }
         )
         print(json.dumps({k: v for k, v in rounds[-1].items() if k != "postgres_statements"}), flush=True)
-        for row in worker["statements"]:
-            log(f"  {row['share']:6.1%} {row['ms']:7d} ms {row['calls']:6d} calls  {row['query']}")
+        log_statements(worker["statements"])
     rate = statistics.median(r["worker_events_per_s"] for r in rounds)
     ceiling_rate = statistics.median(r["ceiling_events_per_s"] for r in rounds)
     visible = await latency(stack, settings, dsn, rate / 2, args.latency_s, args.sample, port)

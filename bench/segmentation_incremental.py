@@ -40,6 +40,7 @@ from bench.harness import (
     ceiling_consumer,
     committed_events,
     log,
+    log_statements,
     on_stack,
     percentile,
     reset_statements,
@@ -382,8 +383,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         rate = await worker_rate(bootstrap, start, end)
         log(f"worker {rate:.0f} changes/s")
         statements = await top_statements(connection)
-        for row in statements:
-            log(f"  {row['share']:6.1%} {row['ms']:7d} ms {row['calls']:6d} calls  {row['query']}")
+        log_statements(statements)
         memberships = await connection.fetchval(
             "SELECT count(*) FROM segmentation.memberships WHERE workspace_id = $1 AND exited_at IS NULL",
             workspace,
