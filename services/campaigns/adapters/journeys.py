@@ -152,9 +152,9 @@ class Journeys:
         """The customer behind an event's ids; the event's own key while no snapshot has named them."""
         for ref in (user_id, anonymous_id):
             if ref:
-                row = await (await self.db()).fetchrow(_CONTACT_OF, workspace_id, ref)
-                if row:
-                    return str(row[0])
+                found = await (await self.db()).fetchval(_FIND_CONTACT, workspace_id, ref)
+                if found is not None:
+                    return str(found)
         return user_id or anonymous_id or ""
 
     # memberships: the read model of segments
