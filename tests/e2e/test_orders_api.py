@@ -98,11 +98,8 @@ def test_the_list_is_latest_first_and_each_filter_narrows_it(
         ("cancelled", 100.0, 0.0),
         ("completed", 27.0, 27.0),
     ]
-    assert [o["currency"] for o in latest] == [
-        None,
-        None,
-        "EUR",
-    ]  # the events' code, none where none was given
+    # The events' code, upper-cased; none where no event gave one.
+    assert [o["currency"] for o in latest] == [None, None, "EUR"]
     assert ids(orders(gateway, admin, status="cancelled"), p) == ["3"]
     assert ids(orders(gateway, admin, customer=shop["ann"]), p) == ["2", "1"]
     assert ids(orders(gateway, admin, **{"from": "2025-06-02", "to": "2025-06-04"}), p) == ["3"]

@@ -117,6 +117,11 @@ def _newer(at: float, than: float | None) -> bool:
     return than is None or at >= than
 
 
+def _strictly_newer(at: float | None, than: float | None) -> bool:
+    """Whether a known time `at` is later than `than` (merges: equal times keep what is held)."""
+    return at is not None and (than is None or at > than)
+
+
 def _earliest(a: float | None, b: float | None) -> float | None:
     if a is None:
         return b
@@ -222,13 +227,11 @@ class Order:
         """Merge what another record of the same order knows (this one wins equal times)."""
         self.completed_at = _earliest(self.completed_at, other.completed_at)
         self.cancelled_at = _earliest(self.cancelled_at, other.cancelled_at)
-        if other.amount_at is not None and (self.amount_at is None or other.amount_at > self.amount_at):
+        if _strictly_newer(other.amount_at, self.amount_at):
             self.amount, self.amount_at = other.amount, other.amount_at
-        if other.currency_at is not None and (
-            self.currency_at is None or other.currency_at > self.currency_at
-        ):
+        if _strictly_newer(other.currency_at, self.currency_at):
             self.currency, self.currency_at = other.currency, other.currency_at
-        if other.items_at is not None and (self.items_at is None or other.items_at > self.items_at):
+        if _strictly_newer(other.items_at, self.items_at):
             self.items, self.items_at = _copy_items(other.items), other.items_at
         for key, refund in other.refunds.items():
             self.refunds.setdefault(key, Refund(refund.amount, _copy_items(refund.returns)))
