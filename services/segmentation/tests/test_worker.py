@@ -128,6 +128,9 @@ async def test_a_merge_moves_the_events_and_memberships_and_an_erasure_exits_and
     workspace = unique("ws")
     repeat = await segment(service, workspace, REPEAT_BUYER)
     worker = Worker(service)
+    # The stack's worker relays the outbox whenever it runs, so the entry before the merge is read back
+    # with the exit rather than excluded by an offset taken after it (it may not be on Kafka yet).
+    since = await segment_offsets(settings.kafka_bootstrap_servers)
     await worker.apply(
         snapshot(workspace, "anon-c", 1, anonymous_ids=["a1"]),
         snapshot(workspace, "known-c", 1, user_id="u1"),
@@ -135,7 +138,6 @@ async def test_a_merge_moves_the_events_and_memberships_and_an_erasure_exits_and
     )
     await worker.apply(track_event(workspace, "u1", "Order Completed"))
     assert await memberships(service, workspace) == {(repeat, "known-c"): (1, True)}
-    since = await segment_offsets(settings.kafka_bootstrap_servers)
 
     at = datetime.now(UTC)
     await worker.apply(merged_event(workspace, "anon-c", "known-c", None, at))
@@ -145,9 +147,11 @@ async def test_a_merge_moves_the_events_and_memberships_and_an_erasure_exits_and
     assert await memberships(service, workspace) == {}
     assert await worker.apply(snapshot(workspace, "anon-c", 9, ["lifetime_value"])) == ["ok"]
     assert await memberships(service, workspace) == {}  # a late snapshot does not bring it back
-    events = await published(settings.kafka_bootstrap_servers, since, workspace, expect=1)
-    assert [(e["type"], e["payload"]["customer_id"], e["payload"]["email"]) for e in events] == [
-        ("segment.exited", "anon-c", None)
+    events = await published(settings.kafka_bootstrap_servers, since, workspace, expect=2)
+    # The move under the merge publishes nothing: the customer was a member before and after it.
+    assert sorted((e["type"], e["payload"]["customer_id"], e["payload"]["email"]) for e in events) == [
+        ("segment.entered", "known-c", None),
+        ("segment.exited", "anon-c", None),
     ]
 
 
