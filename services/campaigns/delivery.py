@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from functools import cache
 from typing import Any
 
 import aiosmtplib
@@ -58,6 +60,13 @@ def suppression(profile: dict[str, Any] | None, marketing: bool) -> str | None:
     if any(traits.get(name) is False for name in CONSENT_TRAITS):
         return "no consent"
     return None
+
+
+@cache
+def local_hostname() -> str:
+    """The name we greet SMTP servers with (EHLO): aiosmtplib looks it up (`getfqdn`, a resolver call
+    that blocks the event loop) on every connection unless given it."""
+    return socket.getfqdn()
 
 
 async def with_retries(
@@ -225,6 +234,7 @@ class Deliverer:
             try:
                 await aiosmtplib.send(
                     message,
+                    local_hostname=local_hostname(),
                     hostname=self.settings.smtp_host,
                     port=self.settings.smtp_port,
                     timeout=self.settings.smtp_timeout_s,

@@ -35,15 +35,26 @@ ORDER_COMPLETED = "Order Completed"
 ATTRIBUTION_WINDOW = timedelta(days=5)
 
 
+IGNORED = "ignored"
+
+
 def parse(
     message: Consumed,
-) -> SegmentEvent | CustomerEvent | ProfileSnapshot | tuple[str, str] | PoisonMessage:
-    """The typed event of a message (a (workspace, customer) pair for a snapshot tombstone)."""
+) -> SegmentEvent | CustomerEvent | ProfileSnapshot | tuple[str, str] | PoisonMessage | str:
+    """The typed event of a message (a (workspace, customer) pair for a snapshot tombstone), or
+    `IGNORED` for a customer event that is not a track call: pages, identifies and the other calls
+    have no effect here, and most of the topic is pages, so they are not validated field by field."""
     try:
         if message.topic == SEGMENT_EVENTS.name:
             return SegmentEvent.model_validate_json(message.value)
         if message.topic == CUSTOMER_EVENTS.name:
-            return CustomerEvent.model_validate_json(message.value)
+            try:
+                envelope = orjson.loads(message.value or b"")
+            except orjson.JSONDecodeError as error:
+                return PoisonMessage(f"not JSON: {error}")
+            if not isinstance(envelope, dict) or envelope.get("type") != "track":
+                return IGNORED if isinstance(envelope, dict) else PoisonMessage("not a JSON object")
+            return CustomerEvent.model_validate(envelope)
         if message.topic == PROFILE_SNAPSHOTS.name:
             if not message.value:
                 workspace_id, _, customer_id = (message.key or b"").decode().partition(":")
@@ -71,7 +82,7 @@ async def handle_batch(
         keys = [(p.workspace_id, p.event_id) for p in parsed if _has_effect(p)]
         fresh = await uow.first_deliveries(CONSUMER, list(dict.fromkeys(keys)))
         for item in parsed:
-            if isinstance(item, PoisonMessage):
+            if isinstance(item, PoisonMessage | str):
                 outcomes.append(item)
             elif isinstance(item, ProfileSnapshot | tuple):
                 outcomes.append("ok")

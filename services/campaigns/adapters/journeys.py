@@ -29,10 +29,9 @@ _FIND_CONTACT = (
     "WHERE workspace_id = $1 AND anonymous_ids ? $2"
     ") AS found ORDER BY rank, version DESC LIMIT 1"
 )
-_CONTACT_OF = (
-    "SELECT customer_id, user_id, email, profile::text FROM campaigns.contacts "
-    f"WHERE workspace_id = $1 AND customer_id = ({_FIND_CONTACT})"
-)
+_CONTACT_COLUMNS = "SELECT customer_id, user_id, email, profile::text FROM campaigns.contacts "
+_CONTACT_BY_ID = _CONTACT_COLUMNS + "WHERE workspace_id = $1 AND customer_id = $2"
+_CONTACT_OF = _CONTACT_COLUMNS + f"WHERE workspace_id = $1 AND customer_id = ({_FIND_CONTACT})"
 _LOCK_CONTACT = (
     "SELECT customer_id, coalesce(profile, '{}')::text, version FROM campaigns.contacts "
     f"WHERE workspace_id = $1 AND customer_id = ({_FIND_CONTACT}) FOR UPDATE"
@@ -97,8 +96,17 @@ class Journeys:
             )
 
     async def contact(self, workspace_id: str, ref: str) -> dict[str, Any] | None:
-        """A contact by customer id, user id or anonymous id: its profile, or None."""
-        row = await (await self.db()).fetchrow(_CONTACT_OF, workspace_id, ref)
+        """A contact by customer id, user id or anonymous id: its profile, or None.
+
+        A customer id (what sends carry) wins anyway, so it is looked up alone first: the search of
+        all three kinds took ~6 ms a call while snapshots streamed in (27 % of PostgreSQL's time in
+        the first-email benchmark, one call per email); by the primary key alone it is no longer
+        among the top statements.
+        """
+        db = await self.db()
+        row = await db.fetchrow(_CONTACT_BY_ID, workspace_id, ref) or await db.fetchrow(
+            _CONTACT_OF, workspace_id, ref
+        )
         return orjson.loads(row[3]) if row else None
 
     async def contacts(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:

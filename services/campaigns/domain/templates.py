@@ -8,14 +8,22 @@ an unsubscribe link: when the template does not place `{{ unsubscribe_url }}`, a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
+from jinja2 import ChainableUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 _HTML = SandboxedEnvironment(autoescape=True, undefined=ChainableUndefined)
 _PLAIN = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
 UNSUBSCRIBE_VARIABLE = "unsubscribe_url"
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str, html: bool) -> Template:
+    """A template's compiled form: a flow sends the same few templates to every customer, and
+    compiling one costs more than rendering it."""
+    return (_HTML if html else _PLAIN).from_string(source)
 
 
 class TemplateProblem(Exception):
@@ -57,9 +65,9 @@ def render(
     values = {**context, UNSUBSCRIBE_VARIABLE: unsubscribe_url or ""}
     try:
         rendered = Rendered(
-            subject=" ".join(_PLAIN.from_string(subject).render(values).split()),
-            html=_HTML.from_string(html).render(values),
-            text=_PLAIN.from_string(text).render(values),
+            subject=" ".join(_compiled(subject, False).render(values).split()),
+            html=_compiled(html, True).render(values),
+            text=_compiled(text, False).render(values),
         )
     except TemplateError as error:
         raise TemplateProblem(f"template failed to render: {error}") from error
@@ -67,7 +75,7 @@ def render(
         return rendered
     html_out, text_out = rendered.html, rendered.text
     if UNSUBSCRIBE_VARIABLE not in html or unsubscribe_url not in html_out:
-        footer = _HTML.from_string('<p><a href="{{ u }}">Unsubscribe</a></p>').render(u=unsubscribe_url)
+        footer = _compiled('<p><a href="{{ u }}">Unsubscribe</a></p>', True).render(u=unsubscribe_url)
         html_out = f"{html_out}\n{footer}" if html_out else footer
     if unsubscribe_url not in text_out:
         text_out = f"{text_out}\n\nUnsubscribe: {unsubscribe_url}".lstrip()
