@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from prometheus_client import Counter
 
 from cdpkit.errors import Unavailable
+from services.ingest.domain.claims import Claim
 from services.ingest.domain.ingested import IngestedEvent
 from services.ingest.domain.segment import ItemError, ItemRejected, to_event
 
@@ -22,11 +23,10 @@ REJECTED = Counter("cdp_ingest_rejected_total", "Tracking calls rejected, by rea
 
 
 class Dedupe(Protocol):
-    """Claim ids before publishing; confirm them once Kafka has the events, or release them."""
+    """Claim ids before publishing; confirm the claim once Kafka has the events (never, if not)."""
 
-    async def claim(self, workspace_id: str, message_ids: Sequence[str]) -> list[bool]: ...
-    async def confirm(self, workspace_id: str, message_ids: Sequence[str]) -> None: ...
-    async def release(self, workspace_id: str, message_ids: Sequence[str]) -> None: ...
+    async def claim(self, workspace_id: str, message_ids: Sequence[str]) -> Claim: ...
+    async def confirm(self, claim: Claim) -> None: ...
 
 
 Publish = Callable[[Sequence[IngestedEvent]], Awaitable[None]]
@@ -50,7 +50,7 @@ async def accept_calls(
     publish: Publish,
     encoded: Sequence[bytes] | None = None,
 ) -> Accepted:
-    """Publish every valid, unseen call; 503 (and nothing claimed) if Kafka did not take them."""
+    """Publish every valid, unseen call; 503 (and nothing confirmed) if Kafka did not take them."""
     result = Accepted()
     events: list[IngestedEvent] = []
     for index, item in enumerate(items):
@@ -68,16 +68,14 @@ async def accept_calls(
         except ItemError as error:
             result.rejected.append(ItemRejected(index, str(error), error.code))
             REJECTED.labels(error.code).inc()
-    fresh = await dedupe.claim(workspace_id, [event.event_id for event in events])
-    to_send = [event for event, is_new in zip(events, fresh, strict=True) if is_new]
-    sent_ids = [event.event_id for event in to_send]
+    claim = await dedupe.claim(workspace_id, [event.event_id for event in events])
+    to_send = [event for event, is_new in zip(events, claim.fresh, strict=True) if is_new]
     try:
         await publish(to_send)
     except Exception as error:
         log.warning("could not publish %d events", len(to_send), exc_info=True)
-        await dedupe.release(workspace_id, sent_ids)
         raise Unavailable("could not store the events; retry later", headers={"Retry-After": "5"}) from error
-    await dedupe.confirm(workspace_id, sent_ids)
+    await dedupe.confirm(claim)
     result.accepted = len(to_send)
     result.duplicates = len(events) - len(to_send)
     EVENTS.labels("accepted").inc(result.accepted)

@@ -63,8 +63,8 @@ class Pipeline:
             while self._sends:
                 await self._sends.popleft()
         finally:
-            # A failure leaves the later batches to end on their own (they fail too, releasing
-            # their claims): wait for them, and for the confirmations, before the job is saved.
+            # A failure leaves the later batches to end on their own (they fail too, their claims
+            # never confirmed): wait for them, and for the confirmations, before the job is saved.
             for task in [*self._sends, *self._confirms]:
                 with contextlib.suppress(BaseException):
                     await task
@@ -72,16 +72,15 @@ class Pipeline:
 
     async def _send(self, batch: Batch, previous: asyncio.Task[None] | None) -> None:
         job = self.job
-        fresh = await self.dedupe.claim(job.workspace_id, [event.event_id for event, _ in batch])
+        claim = await self.dedupe.claim(job.workspace_id, [event.event_id for event, _ in batch])
         to_send: list[IngestedEvent] = []
         accepted = duplicate = 0
-        for (event, rows), new in zip(batch, fresh, strict=True):
+        for (event, rows), new in zip(batch, claim.fresh, strict=True):
             if new:
                 to_send.append(event)
                 accepted += rows
             else:
                 duplicate += rows
-        sent_ids = [event.event_id for event in to_send]
         try:
             if previous is not None:
                 await asyncio.shield(previous)  # its events go first; if it failed, so does this one
@@ -89,12 +88,11 @@ class Pipeline:
         except Exception as error:
             if not isinstance(error, Unavailable):
                 log.warning("import job %s could not publish %d events", job.id, len(to_send), exc_info=True)
-            await self.dedupe.release(job.workspace_id, sent_ids)
             raise Unavailable(
                 "could not store the events; the rows before this batch are imported, retry the import",
                 headers={"Retry-After": "5"},
             ) from error
-        confirm = asyncio.create_task(self.dedupe.confirm(job.workspace_id, sent_ids))
+        confirm = asyncio.create_task(self.dedupe.confirm(claim))
         self._confirms.add(confirm)
         confirm.add_done_callback(self._confirms.discard)
         job.rows_accepted += accepted

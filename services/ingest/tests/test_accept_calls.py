@@ -8,34 +8,29 @@ from datetime import UTC, datetime
 import pytest
 
 from cdpkit.errors import Unavailable
+from services.ingest.domain.claims import Claim
 from services.ingest.domain.ingested import IngestedEvent
 from services.ingest.handlers import accept_calls
 
 
 class FakeDedupe:
-    """RedisDedupe's rules in memory: ids are pending from claim until confirmed (seen) or released."""
+    """RedisDedupe's rules in memory: an id is seen once a claim that took it is confirmed."""
 
     def __init__(self) -> None:
-        self.pending: set[tuple[str, str]] = set()
+        self.claims: dict[str, set[tuple[str, str]]] = {}  # token -> the ids it took
         self.seen: set[tuple[str, str]] = set()
 
-    async def claim(self, workspace_id: str, message_ids: Sequence[str]) -> list[bool]:
+    async def claim(self, workspace_id: str, message_ids: Sequence[str]) -> Claim:
         fresh, earlier = [], set()
         for message_id in message_ids:
-            key = (workspace_id, message_id)
-            fresh.append(key not in self.seen and message_id not in earlier)
+            fresh.append((workspace_id, message_id) not in self.seen and message_id not in earlier)
             earlier.add(message_id)
-            if key not in self.seen:
-                self.pending.add(key)
-        return fresh
+        token = f"t{len(self.claims)}"
+        self.claims[token] = {(workspace_id, m) for m, new in zip(message_ids, fresh, strict=True) if new}
+        return Claim(token, fresh)
 
-    async def confirm(self, workspace_id: str, message_ids: Sequence[str]) -> None:
-        keys = {(workspace_id, m) for m in message_ids}
-        self.seen |= keys
-        self.pending -= keys
-
-    async def release(self, workspace_id: str, message_ids: Sequence[str]) -> None:
-        self.pending -= {(workspace_id, m) for m in message_ids}
+    async def confirm(self, claim: Claim) -> None:
+        self.seen |= self.claims[claim.token]
 
 
 class FakeKafka:
